@@ -1,0 +1,49 @@
+"""`sitting-tracker`: one command per job, each in tracker/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from tracker import __version__
+from tracker.cli_errors import UsageError
+from tracker.commands import COMMANDS
+from tracker.recording import InputError
+from tracker.store import StoreError
+
+# Exit codes: 0 done, 1 failed while running, 2 bad input or usage (as argparse does).
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitting-tracker",
+        description="Track sitting time with a wearable accelerometer band: classify "
+        "recordings into sitting, standing, walking and lying, find long sitting bouts, "
+        "and export the results for research.",
+        epilog="Run 'sitting-tracker COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except (InputError, StoreError, UsageError) as error:
+        print(f"sitting-tracker {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""The subcommands of `sitting-tracker`. Each module has `add_parser(subparsers)` that
+registers it with `run=` set to the function carrying it out."""
+
+from tracker.commands import classify, export, train
+
+COMMANDS = (classify, train, export)

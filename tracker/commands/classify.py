@@ -1,0 +1,160 @@
+"""`sitting-tracker classify`: label every window of a recording, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tracker import bouts as bout_rules
+from tracker.cli_errors import UsageError
+from tracker.csvfiles import atomic_text_file, defuse_formulas
+from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
+from tracker.recording import InputError, RecordingInfo, read_recording
+from tracker.store import DEFAULT_PARTICIPANT, Store
+from tracker.summary import format_summary
+from tracker.timezones import parse_datetime, timezone_named
+
+LOCATIONS = ("thigh", "waist", "wrist")
+# A `t` above this (2001-09-09) is taken as Unix time; below, as time since some start.
+UNIX_TIME_FROM = 1e9
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "classify", help="label each window of a recording as sitting, standing, walking, ...",
+        description="Classify a recording (CSV or Parquet with columns t,x,y,z: t in seconds, "
+        "x,y,z in g with gravity) into windows labelled sitting, standing, walking, lying, "
+        "nonwear or unknown (a gap in t longer than 2 s is never a window). Writes one CSV row "
+        "per window and prints a summary.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("input", type=Path, help="recording: .csv or .parquet with t,x,y,z")
+    parser.add_argument("--location", required=True, choices=LOCATIONS,
+                        help="where the sensor was worn (thigh is the most accurate, then "
+                        "waist, then wrist)")
+    parser.add_argument("--output", "-o", type=Path, required=True,
+                        help="CSV to write: start,end,label,confidence,p_<posture> per window")
+    parser.add_argument("--rate", type=float, metavar="HZ",
+                        help="sample rate of the input; samples between gaps are then taken "
+                        "as evenly spaced (default: inferred from t)")
+    parser.add_argument("--units", choices=("g", "mg", "m/s2"), default="g",
+                        help="unit of x,y,z in the input")
+    parser.add_argument("--model", type=Path, metavar="FILE.skops",
+                        help="a model to use instead of the shipped one for --location")
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="also store the raw samples, windows and bouts in this store")
+    parser.add_argument("--start", metavar="ISO_TIME",
+                        help="wall-clock time of the first sample, needed with --db when t is "
+                        "not Unix time (e.g. 2024-05-01T08:30)")
+    parser.add_argument("--tz", default="local",
+                        help="time zone for --start and for calendar days (IANA name)")
+    parser.add_argument("--participant", default=DEFAULT_PARTICIPANT,
+                        help="participant id for rows written with --db (pseudonymous)")
+    parser.add_argument("--device", help="device id for rows written with --db "
+                        "(default: the input file's name)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    parser.set_defaults(run=run)
+
+
+def load_model(location: str, path: Path | None) -> Classifier:
+    from tracker.model import PostureModel, load_default_model
+
+    if path is None:
+        return load_default_model(location)
+    if not path.exists():
+        raise InputError(path, "no such model file")
+    return PostureModel.load(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        tz = timezone_named(args.tz)
+    except ValueError as error:
+        raise UsageError(f"--tz: {error}") from None
+    if args.rate is not None and not 1.0 <= args.rate <= 1000.0:
+        raise UsageError(f"--rate {args.rate:g} Hz is not a plausible sample rate")
+    model = load_model(args.location, args.model)
+    info = RecordingInfo(args.input)
+    chunks = read_recording(args.input, units=args.units, rate_hz=args.rate, info=info)
+    store = Store.open(args.db) if args.db else None
+    device = args.device or args.input.stem
+    try:
+        windows = _classify_to_csv(chunks, model, args, info, store, tz, device)
+    finally:
+        if store is not None:
+            store.close()
+    if not args.quiet:
+        bouts = bout_rules.bouts_from_windows(windows)
+        print(format_summary(bouts, windows, source=args.input, output=args.output,
+                             location=args.location))
+    return 0
+
+
+def _classify_to_csv(chunks: Any, model: Classifier, args: argparse.Namespace,
+                     info: RecordingInfo, store: Store | None, tz: Any,
+                     device: str) -> pd.DataFrame:
+    """Stream windows into the output file (renamed into place only when complete) and,
+    with a store, everything in one transaction: a failure leaves no trace in either."""
+    from contextlib import nullcontext
+
+    from tqdm import tqdm
+
+    classifier = WindowClassifier(model)
+    kept: list[pd.DataFrame] = []
+    offset: float | None = None
+    progress = tqdm(total=info.bytes_total or None, unit="B", unit_scale=True,
+                    desc=f"classifying {args.input.name}", file=sys.stderr, leave=False,
+                    disable=True if args.quiet else None)
+    with atomic_text_file(args.output) as stream, \
+            (store.transaction() if store else nullcontext()), progress:
+        stream.write(",".join(WINDOW_COLUMNS) + "\n")
+
+        def emit(frames: list[pd.DataFrame]) -> None:
+            for frame in frames:
+                defuse_formulas(frame).to_csv(stream, index=False, header=False,
+                                              lineterminator="\n")
+                kept.append(frame[["start", "end", "label", "confidence"]])
+                if store is not None:
+                    stored = frame.assign(start=frame["start"] + offset,
+                                          end=frame["end"] + offset)
+                    store.add_windows(stored, location=args.location,
+                                      participant=args.participant, device=device)
+
+        for chunk in chunks:
+            if store is not None and offset is None:
+                offset = _time_offset(args, float(chunk.t[0]), tz)
+            emit(classifier.push(chunk.t, chunk.xyz))
+            if store is not None:
+                assert offset is not None
+                store.add_raw(chunk.t + offset, chunk.xyz, participant=args.participant,
+                              device=device)
+            progress.update(max(0, info.bytes_read - progress.n))
+        emit(classifier.finish())
+        windows = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(
+            columns=["start", "end", "label", "confidence"])
+        if store is not None and not windows.empty:
+            assert offset is not None
+            bouts = bout_rules.bouts_from_windows(windows)
+            stored = pd.DataFrame({"start": bouts["start"] + offset,
+                                   "end": bouts["end"] + offset, "label": bouts["label"]})
+            store.replace_bouts(stored, float(stored["start"].min()),
+                                float(stored["end"].max()), participant=args.participant,
+                                device=device)
+    return windows
+
+
+def _time_offset(args: argparse.Namespace, first_t: float, tz: Any) -> float:
+    """Seconds to add to the input's t to get Unix time, for the store."""
+    if args.start:
+        try:
+            return parse_datetime(args.start, tz).timestamp() - first_t
+        except ValueError as error:
+            raise UsageError(f"--start: {error}") from None
+    if first_t >= UNIX_TIME_FROM:
+        return 0.0
+    raise InputError(args.input, f"t starts at {first_t:g}, which is not Unix time; pass "
+                     "--start with the wall-clock time of the first sample to use --db")
+

@@ -1,0 +1,70 @@
+"""`sitting-tracker export`: one table of the store as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_errors import UsageError
+from tracker.export import EXPORT_KINDS, export
+from tracker.store import Store, default_store_path
+from tracker.timezones import timezone_named
+
+KIND_HELP = {
+    "windows": "one row per window: label, confidence, probabilities",
+    "bouts": "one row per bout of one label",
+    "daily": "one row per participant, device and local calendar day: time in each posture, "
+             "wear time, sitting bouts >= 30 and >= 60 min, longest bout, breaks per "
+             "sedentary hour, sit-to-stand transitions",
+    "events": "nudges, their outcomes, connection events",
+    "raw": "every stored sample (large)",
+    "activpal": "activPAL-style posture events (0 sedentary, 1 standing, 2 stepping, "
+                "4 not worn)",
+}
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def add_parser(subparsers: Any) -> None:
+    kinds = "\n".join(f"  {kind:<9} {text}" for kind, text in KIND_HELP.items())
+    parser = subparsers.add_parser(
+        "export", help="write a table of the store as CSV",
+        description="Write one table of the store as CSV: a header row, ISO 8601 times with "
+        "their UTC offset beside a numeric Unix-seconds column, text cells safe to open in a "
+        f"spreadsheet.\n\ntables:\n{kinds}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("table", choices=EXPORT_KINDS, help="which table")
+    parser.add_argument("--db", type=Path, help="the store (default: $SITTING_TRACKER_DB or "
+                        f"{default_store_path()})")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="CSV file to write")
+    parser.add_argument("--from", dest="first", type=_date, metavar="DATE",
+                        help="first local calendar day to include (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="last", type=_date, metavar="DATE",
+                        help="last local calendar day to include (YYYY-MM-DD)")
+    parser.add_argument("--tz", default="local", help="time zone of the days and of the "
+                        "ISO times (IANA name, default: this machine's)")
+    parser.add_argument("--participant", help="only this participant")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.first and args.last and args.first > args.last:
+        raise UsageError(f"--from {args.first} is after --to {args.last}")
+    try:
+        tz = timezone_named(args.tz)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    path = args.db or default_store_path()
+    with Store.open(path, create=False) as store:
+        rows = export(store, args.table, args.output, tz, args.first, args.last,
+                      args.participant)
+    print(f"wrote {rows:,} {args.table} rows to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,126 @@
+"""CSV exports of the store: windows, bouts, daily summaries, events, raw samples, and
+an activPAL-style events file for scripts written for activPAL output.
+
+The same functions serve `sitting-tracker export` and the dashboard's download buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+
+import pandas as pd
+
+from tracker import bouts as bout_rules
+from tracker.csvfiles import with_iso_columns, write_csv
+from tracker.store import Store
+
+EXPORT_KINDS = ("windows", "bouts", "daily", "events", "raw", "activpal")
+RAW_ROWS_PER_PIECE = 200_000
+
+
+def day_range_seconds(first: date | None, last: date | None,
+                      tz: tzinfo) -> tuple[float, float]:
+    """[start, end) in Unix seconds covering local calendar days first..last inclusive."""
+    start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp() \
+        if first else float("-inf")
+    if last:
+        after = last + timedelta(days=1)
+        end = datetime(after.year, after.month, after.day, tzinfo=tz).timestamp()
+    else:
+        end = float("inf")
+    return start, end
+
+
+def windows_table(store: Store, start: float, end: float, tz: tzinfo,
+                  participant: str | None = None) -> pd.DataFrame:
+    frame = store.windows(start, end, participant)
+    return with_iso_columns(frame, tz, ["start_s", "end_s"])
+
+
+def bouts_table(store: Store, start: float, end: float, tz: tzinfo,
+                participant: str | None = None) -> pd.DataFrame:
+    frame = store.bouts(start, end, participant)
+    frame["duration_s"] = frame["end_s"] - frame["start_s"]
+    return with_iso_columns(frame, tz, ["start_s", "end_s"])
+
+
+def _per_device_bouts(store: Store, start: float, end: float,
+                      participant: str | None) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    frame = store.bouts(start, end, participant)
+    for (who, device), group in frame.groupby(["participant_id", "device_id"], sort=True):
+        bouts = group.rename(columns={"start_s": "start", "end_s": "end"})
+        bouts = bout_rules.clip_bouts(bouts, start, end)
+        yield str(who), str(device), bouts
+
+
+def daily_table(store: Store, start: float, end: float, tz: tzinfo,
+                participant: str | None = None) -> pd.DataFrame:
+    parts = []
+    for who, device, bouts in _per_device_bouts(store, start, end, participant):
+        days = bout_rules.daily_summary(bouts, tz)
+        if not days.empty:
+            days.insert(0, "device_id", device)
+            days.insert(0, "participant_id", who)
+            parts.append(days.drop(columns=["day_start"]))
+    if not parts:
+        return pd.DataFrame(columns=[c for c in COLUMNS["daily"] if c != "day_start"])
+    return with_iso_columns(pd.concat(parts, ignore_index=True), tz, ["day_start_s"])
+
+
+def activpal_table(store: Store, start: float, end: float, tz: tzinfo,
+                   participant: str | None = None) -> pd.DataFrame:
+    parts = []
+    for who, device, bouts in _per_device_bouts(store, start, end, participant):
+        events = bout_rules.activpal_events(bouts).rename(columns={"start": "time_s"})
+        events.insert(0, "device_id", device)
+        events.insert(0, "participant_id", who)
+        parts.append(events)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["participant_id", "device_id", "time_s", "duration_s", "event_type"])
+    return with_iso_columns(frame, tz, ["time_s"])
+
+
+def events_table(store: Store, start: float, end: float, tz: tzinfo,
+                 participant: str | None = None) -> pd.DataFrame:
+    return with_iso_columns(store.events(start, end, participant), tz, ["time_s"])
+
+
+def raw_tables(store: Store, start: float, end: float, tz: tzinfo,
+               participant: str | None = None) -> Iterator[pd.DataFrame]:
+    """Raw samples piece by piece, so a month of data never sits in memory at once."""
+    for who, device, chunk in store.raw_chunks(start, end, participant):
+        inside = (chunk.t >= start) & (chunk.t < end)
+        frame = pd.DataFrame({"participant_id": who, "device_id": device,
+                              "time_s": chunk.t[inside], "x": chunk.xyz[inside, 0],
+                              "y": chunk.xyz[inside, 1], "z": chunk.xyz[inside, 2]})
+        for first in range(0, len(frame), RAW_ROWS_PER_PIECE):
+            yield with_iso_columns(frame.iloc[first:first + RAW_ROWS_PER_PIECE], tz, ["time_s"])
+
+
+COLUMNS = {
+    "windows": ["participant_id", "device_id", "start", "start_s", "end", "end_s", "label",
+                "confidence", "p_sitting", "p_standing", "p_walking", "p_lying", "location"],
+    "daily": ["participant_id", "device_id", "date", "day_start", "day_start_s",
+              *bout_rules.SUMMARY_COLUMNS],
+    "bouts": ["participant_id", "device_id", "start", "start_s", "end", "end_s", "label",
+              "duration_s"],
+    "events": ["participant_id", "device_id", "time", "time_s", "kind", "detail"],
+    "raw": ["participant_id", "device_id", "time", "time_s", "x", "y", "z"],
+    "activpal": ["participant_id", "device_id", "time", "time_s", "duration_s", "event_type"],
+}
+
+
+def export(store: Store, kind: str, output: str | Path, tz: tzinfo,
+           first: date | None = None, last: date | None = None,
+           participant: str | None = None) -> int:
+    """Write one export to `output`; returns the number of rows written."""
+    start, end = day_range_seconds(first, last, tz)
+    if kind == "raw":
+        return write_csv(raw_tables(store, start, end, tz, participant), output,
+                         COLUMNS["raw"])
+    builders = {"windows": windows_table, "bouts": bouts_table, "daily": daily_table,
+                "events": events_table, "activpal": activpal_table}
+    frame = builders[kind](store, start, end, tz, participant)
+    return write_csv([frame], output, COLUMNS[kind])

@@ -1,0 +1,211 @@
+"""From raw samples to labelled windows: the one pipeline behind `classify` and the
+collector.
+
+raw (t, xyz) chunks -> StreamingWindower (resample, window, gaps)
+    -> model probabilities, block by block with neighbour context
+    -> per segment: temporal smoothing, non-wear detection -> window rows
+
+Memory stays bounded: windows are turned into probabilities in blocks and dropped;
+only per-window numbers (a few dozen bytes each) are kept until a segment ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from tracker.labels import NONWEAR, POSTURES, UNKNOWN
+from tracker.recording import MAX_GAP_S
+from tracker.windowing import Gap, SegmentEnd, StreamingWindower, WindowBlock
+
+# Windows turned into probabilities at a time: about a day of 5 s windows, a few
+# tens of MB of samples at 50 Hz.
+BLOCK_WINDOWS = 8192
+
+# Non-wear: the band lying still somewhere. Rule of van Hees et al. (PLoS ONE 8:e61691,
+# 2013): within 60 minutes, at least two axes with standard deviation below 13 mg and
+# range below 50 mg. A person sitting still for an hour still moves more than that.
+NONWEAR_BLOCK_S = 60 * 60.0
+NONWEAR_STD_G = 0.013
+NONWEAR_RANGE_G = 0.050
+
+WINDOW_COLUMNS = ["start", "end", "label", "confidence", *(f"p_{p}" for p in POSTURES)]
+
+
+class Classifier(Protocol):
+    """What the pipeline needs of a model (see tracker.model.PostureModel)."""
+
+    rate_hz: float
+    window_s: float
+    classes: tuple[str, ...]
+    context_windows: int
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray: ...
+
+    def smooth(self, proba: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class _SegmentState:
+    """Per-window numbers of the open segment, and windows still waiting for context."""
+
+    first_start: float = 0.0
+    starts: list[np.ndarray] = field(default_factory=list)
+    proba: list[np.ndarray] = field(default_factory=list)
+    stats: list[np.ndarray] = field(default_factory=list)
+    pending: np.ndarray | None = None  # (k, L, 3) windows not yet turned into proba
+    pending_first: int = 0  # segment index of pending[0]
+    done: int = 0  # windows whose probabilities are final
+
+
+class WindowClassifier:
+    """Feed raw chunks, get finished window rows (DataFrames) in time order."""
+
+    def __init__(self, model: Classifier, *, max_gap_s: float = MAX_GAP_S,
+                 block_windows: int = BLOCK_WINDOWS) -> None:
+        self.model = model
+        self.windower = StreamingWindower(model.rate_hz, model.window_s, max_gap_s)
+        self.window_s = self.windower.window_s
+        self.block_windows = max(block_windows, 4 * model.context_windows + 1)
+        self.segment = _SegmentState()
+
+    def push(self, t: np.ndarray, xyz: np.ndarray) -> list[pd.DataFrame]:
+        return self._handle(self.windower.push(t, xyz))
+
+    def finish(self) -> list[pd.DataFrame]:
+        return self._handle(self.windower.flush())
+
+    def _handle(self, items: Iterable[object]) -> list[pd.DataFrame]:
+        rows: list[pd.DataFrame] = []
+        for item in items:
+            if isinstance(item, Gap):
+                rows.append(_gap_row(item))
+            elif isinstance(item, WindowBlock):
+                self._add_block(item)
+            elif isinstance(item, SegmentEnd):
+                frame = self._close_segment()
+                if frame is not None:
+                    rows.append(frame)
+        return rows
+
+    def _add_block(self, block: WindowBlock) -> None:
+        state = self.segment
+        if block.first_index == 0:
+            state = self.segment = _SegmentState(first_start=float(block.start[0]))
+        state.starts.append(block.start)
+        state.stats.append(_window_stats(block.samples))
+        if state.pending is None:
+            state.pending, state.pending_first = block.samples, block.first_index
+        else:
+            state.pending = np.concatenate((state.pending, block.samples))
+        context = self.model.context_windows
+        while len(state.pending) >= self.block_windows + 2 * context:
+            self._predict_pending(final=False)
+
+    def _predict_pending(self, final: bool) -> None:
+        """Probabilities for pending windows; interior ones are final, the last
+        `2 * context` are kept as the context of the next block."""
+        state = self.segment
+        assert state.pending is not None
+        context = self.model.context_windows
+        proba = self.model.predict_proba(state.pending)
+        # The first `context` pending windows were already final (kept only as context),
+        # except at the very start of the segment.
+        skip = state.done - state.pending_first
+        keep_until = len(proba) if final else len(proba) - context
+        state.proba.append(proba[skip:keep_until])
+        state.done = state.pending_first + keep_until
+        if final:
+            state.pending = None
+            return
+        cut = len(state.pending) - 2 * context
+        state.pending = state.pending[cut:]
+        state.pending_first += cut
+
+    def _close_segment(self) -> pd.DataFrame | None:
+        state = self.segment
+        if state.pending is not None and len(state.pending):
+            self._predict_pending(final=True)
+        self.segment = _SegmentState()
+        if not state.proba:
+            return None
+        proba = np.concatenate(state.proba)
+        starts = np.concatenate(state.starts)
+        stats = np.concatenate(state.stats)
+        labels = np.asarray(self.model.classes, dtype=object)[self.model.smooth(proba)]
+        labels[_nonwear_windows(stats, self.window_s)] = NONWEAR
+        return _window_rows(starts, self.window_s, labels, proba, self.model.classes)
+
+
+def _window_stats(samples: np.ndarray) -> np.ndarray:
+    """(n, 12): per-axis mean, variance, min, max of each window."""
+    return np.concatenate((samples.mean(axis=1), samples.var(axis=1), samples.min(axis=1),
+                           samples.max(axis=1)), axis=1).astype(np.float64)
+
+
+def _nonwear_windows(stats: np.ndarray, window_s: float) -> np.ndarray:
+    """Boolean mask of windows inside an hour of near-perfect stillness."""
+    n = len(stats)
+    k = round(NONWEAR_BLOCK_S / window_s)
+    mask = np.zeros(n, dtype=bool)
+    if n < k:
+        return mask
+    mean, var, low, high = stats[:, 0:3], stats[:, 3:6], stats[:, 6:9], stats[:, 9:12]
+    # Pooled standard deviation over k windows from per-window means and variances.
+    sum_mean = _moving_sum(mean, k)
+    sum_second = _moving_sum(var + mean**2, k)
+    pooled_std = np.sqrt(np.maximum(sum_second / k - (sum_mean / k) ** 2, 0.0))
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    spread = sliding_window_view(high, k, axis=0).max(axis=2) - \
+        sliding_window_view(low, k, axis=0).min(axis=2)
+    still_axes = ((pooled_std < NONWEAR_STD_G) & (spread < NONWEAR_RANGE_G)).sum(axis=1)
+    still_block = np.flatnonzero(still_axes >= 2)
+    # Every window of a still hour is non-wear: mark block starts, spread over k windows.
+    marks = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(marks, still_block, 1)
+    np.add.at(marks, still_block + k, -1)
+    mask = np.cumsum(marks[:n]) > 0
+    return mask
+
+
+def _moving_sum(values: np.ndarray, k: int) -> np.ndarray:
+    totals = np.cumsum(np.vstack((np.zeros((1, values.shape[1])), values)), axis=0)
+    return totals[k:] - totals[:-k]
+
+
+def _window_rows(starts: np.ndarray, window_s: float, labels: np.ndarray, proba: np.ndarray,
+                 classes: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame({"start": starts, "end": starts + window_s, "label": labels,
+                          "confidence": np.round(proba.max(axis=1), 4)})
+    for posture in POSTURES:
+        frame[f"p_{posture}"] = np.round(proba[:, classes.index(posture)], 4) \
+            if posture in classes else np.nan
+    return frame
+
+
+def _gap_row(gap: Gap) -> pd.DataFrame:
+    frame = pd.DataFrame({"start": [gap.start], "end": [gap.end], "label": [UNKNOWN],
+                          "confidence": [np.nan]})
+    return frame.reindex(columns=WINDOW_COLUMNS)
+
+
+def classify_chunks(chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+                    model: Classifier) -> Iterator[pd.DataFrame]:
+    """Window rows for a whole recording given as (t, xyz) chunks, in time order."""
+    classifier = WindowClassifier(model)
+    for t, xyz in chunks:
+        yield from classifier.push(t, xyz)
+    yield from classifier.finish()
+
+
+def classify_arrays(t: np.ndarray, xyz: np.ndarray, model: Classifier) -> pd.DataFrame:
+    """Window rows for a recording held in memory."""
+    frames = list(classify_chunks([(t, xyz)], model))
+    if not frames:
+        return pd.DataFrame(columns=WINDOW_COLUMNS)
+    return pd.concat(frames, ignore_index=True)

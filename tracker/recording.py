@@ -1,0 +1,318 @@
+"""Reading accelerometer recordings (CSV or Parquet with columns t,x,y,z) in chunks.
+
+Recordings can be a month long, so they are read and checked chunk by chunk: memory
+stays bounded whatever the file size. Every problem is reported as an `InputError`
+naming the file, the line (CSV) or row (Parquet) and what is wrong, so the command line
+can print one line and exit 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("t", "x", "y", "z")
+STANDARD_GRAVITY = 9.80665  # m/s² per g
+UNIT_SCALE = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY}
+MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
+DEFAULT_CHUNK_ROWS = 1_000_000
+# A gap in t longer than this splits the recording: no window may span it.
+MAX_GAP_S = 2.0
+
+
+class InputError(Exception):
+    """A problem with an input file, told as `file: line N: problem`."""
+
+    def __init__(self, path: Path | str, problem: str, line: int | None = None,
+                 line_word: str = "line") -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}: {line_word} {line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class RecordingChunk:
+    """Consecutive samples of a recording: time in seconds, acceleration in g."""
+
+    t: np.ndarray  # (n,) float64, strictly increasing
+    xyz: np.ndarray  # (n, 3) float32
+
+
+@dataclass
+class RecordingInfo:
+    """What was learned while reading; complete once the reader is exhausted."""
+
+    path: Path
+    n_samples: int = 0
+    rate_hz: float | None = None
+    t_first: float | None = None
+    t_last: float | None = None
+    gaps: int = 0
+    bytes_total: int = 0
+    bytes_read: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def detect_format(path: Path) -> str:
+    """'csv' or 'parquet', by suffix, else by content; InputError for anything else."""
+    suffixes = "".join(path.suffixes).lower()
+    if suffixes.endswith((".parquet", ".pq")):
+        return "parquet"
+    if suffixes.endswith((".csv", ".csv.gz", ".txt")):
+        return "csv"
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if b"\0" in head:
+        raise InputError(path, "not a CSV or Parquet file")
+    return "csv"
+
+
+def read_recording(
+    path: str | Path,
+    *,
+    units: str = "g",
+    rate_hz: float | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    info: RecordingInfo | None = None,
+) -> Iterator[RecordingChunk]:
+    """Yield checked chunks of the recording at `path`.
+
+    `units` is the unit of x,y,z in the file ('g', 'mg' or 'm/s2'); the chunks are in g.
+    With `rate_hz`, samples inside each gap-free stretch are taken as evenly spaced at
+    that rate (for devices with coarse or jittery clocks); gaps stay where `t` puts them.
+    Pass a `RecordingInfo` to learn the sample count, rate and time span as it reads.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a recording file")
+    if units not in UNIT_SCALE:
+        raise InputError(path, f"unknown units {units!r}; use one of {', '.join(UNIT_SCALE)}")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
+    info = info if info is not None else RecordingInfo(path)
+    info.bytes_total = path.stat().st_size
+    checker = _ChunkChecker(path, UNIT_SCALE[units], rate_hz, info)
+    fmt = detect_format(path)
+    tables = _csv_tables(path, chunk_rows, info) if fmt == "csv" else _parquet_tables(
+        path, chunk_rows, info)
+    for first_line, line_word, table in tables:
+        chunk = checker.check(table, first_line, line_word)
+        if len(chunk.t):
+            yield chunk
+    if info.n_samples == 0:
+        raise InputError(path, "no samples: the file has a header but no data rows")
+    checker.finish()
+
+
+def _check_header(path: Path, columns: list[str], line_word: str) -> None:
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise InputError(
+            path,
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"expected a header t,x,y,z (found {','.join(columns) or 'nothing'})",
+            line=1 if line_word == "line" else None,
+        )
+
+
+def _csv_tables(path: Path, chunk_rows: int,
+                info: RecordingInfo) -> Iterator[tuple[int, str, pd.DataFrame]]:
+    try:
+        with path.open("rb") as raw:
+            header = raw.readline().decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise InputError(path, "not a CSV or Parquet file (not UTF-8 text)", line=1) from None
+    columns = [c.strip().lower() for c in header.strip().split(",")]
+    _check_header(path, columns, "line")
+    try:
+        reader = pd.read_csv(
+            path, chunksize=chunk_rows, skip_blank_lines=False, skipinitialspace=True,
+            usecols=lambda name: name.strip().lower() in COLUMNS, low_memory=False,
+        )
+        with reader:
+            line = 2  # header is line 1
+            for frame in reader:
+                frame.columns = [c.strip().lower() for c in frame.columns]
+                yield line, "line", frame
+                line += len(frame)
+                info.bytes_read = min(info.bytes_total, _tell(reader, info.bytes_total))
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not a well-formed CSV file ({_first_line(error)})") from None
+
+
+def _tell(reader: object, fallback: int) -> int:
+    """Bytes consumed so far by a pandas chunked reader, for the progress bar."""
+    handle = getattr(getattr(reader, "handles", None), "handle", None)
+    try:
+        return int(handle.tell()) if handle is not None else fallback
+    except (OSError, ValueError):
+        return fallback
+
+
+def _parquet_tables(path: Path, chunk_rows: int,
+                    info: RecordingInfo) -> Iterator[tuple[int, str, pd.DataFrame]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputError(path, f"not a CSV or Parquet file ({_first_line(error)})") from None
+    names = {name.strip().lower(): name for name in parquet.schema_arrow.names}
+    _check_header(path, list(names), "row")
+    total_rows = max(1, parquet.metadata.num_rows)
+    row = 1
+    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=[names[c] for c in COLUMNS]):
+        frame = batch.to_pandas()
+        frame.columns = list(COLUMNS)
+        yield row, "row", frame
+        row += len(frame)
+        info.bytes_read = int(info.bytes_total * min(1.0, (row - 1) / total_rows))
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class _ChunkChecker:
+    """Checks chunks one after another, carrying what spans chunk boundaries."""
+
+    def __init__(self, path: Path, scale: float, rate_hz: float | None,
+                 info: RecordingInfo) -> None:
+        self.path = path
+        self.scale = scale
+        self.rate_hz = rate_hz
+        self.info = info
+        self.previous_t: float | None = None
+        self.units_checked = False
+        # For --rate: the time and index the current evenly spaced stretch started at.
+        self.stretch_t0 = 0.0
+        self.stretch_i0 = 0
+        self.last_raw_t: float | None = None
+
+    def check(self, table: pd.DataFrame, first_line: int, line_word: str) -> RecordingChunk:
+        values = np.empty((len(table), 4), dtype=np.float64)
+        for j, column in enumerate(COLUMNS):
+            values[:, j] = self._numeric(table[column], column, first_line, line_word)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise InputError(self.path, f"missing, NaN or infinite value in column {COLUMNS[j]}",
+                             first_line + int(i), line_word)
+        t = values[:, 0]
+        self._check_time(t, first_line, line_word)
+        xyz = (values[:, 1:] * self.scale).astype(np.float32)
+        if not self.units_checked:
+            self._check_units(xyz, first_line, line_word)
+        if self.rate_hz is not None:
+            t = self._evenly_spaced(t)
+        self._note(t)
+        return RecordingChunk(t=t, xyz=xyz)
+
+    def _numeric(self, column: pd.Series, name: str, first_line: int,
+                 line_word: str) -> np.ndarray:
+        if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+                column.dtype):
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        as_numbers = pd.to_numeric(column, errors="coerce")
+        not_numbers = as_numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")
+        if not_numbers.any():
+            i = int(np.flatnonzero(not_numbers.to_numpy())[0])
+            raise InputError(self.path, f"column {name} has a non-numeric value "
+                             f"{str(column.iloc[i])[:40]!r}", first_line + i, line_word)
+        return as_numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def _check_time(self, t: np.ndarray, first_line: int, line_word: str) -> None:
+        previous = np.concatenate(([self.previous_t], t[:-1])) if self.previous_t is not None \
+            else np.concatenate(([-np.inf], t[:-1]))
+        step = t - previous
+        bad = np.flatnonzero(step <= 0)
+        if bad.size:
+            i = int(bad[0])
+            what = "repeats the previous timestamp" if step[i] == 0 else "goes back in time"
+            raise InputError(self.path, f"t={t[i]:.6g} {what} (t={previous[i]:.6g}); "
+                             "time must increase from row to row", first_line + i, line_word)
+        self.previous_t = float(t[-1]) if len(t) else self.previous_t
+
+    def _check_units(self, xyz: np.ndarray, first_line: int, line_word: str) -> None:
+        magnitude = float(np.median(np.linalg.norm(xyz, axis=1)))
+        self.units_checked = True
+        self.info.extra["median_magnitude_g"] = magnitude
+        if 6.0 < magnitude < 14.0:
+            raise InputError(self.path, f"acceleration looks like m/s², not g (median magnitude "
+                             f"{magnitude:.2f}; at rest it should be about 1 g): convert to g or "
+                             "pass --units m/s2", first_line, line_word)
+        if 300.0 < magnitude < 3000.0:
+            raise InputError(self.path, f"acceleration looks like milli-g (median magnitude "
+                             f"{magnitude:.0f}): convert to g or pass --units mg",
+                             first_line, line_word)
+        if not 0.3 < magnitude < 3.0:
+            raise InputError(self.path, f"acceleration median magnitude is {magnitude:.3g} g; "
+                             "expected about 1 g with gravity included (x,y,z in g)",
+                             first_line, line_word)
+
+    def _evenly_spaced(self, t: np.ndarray) -> np.ndarray:
+        """Re-time samples as evenly spaced at --rate, restarting after every gap."""
+        assert self.rate_hz is not None
+        n0 = self.info.n_samples
+        raw_previous = np.concatenate(([self.last_raw_t], t[:-1])) if self.last_raw_t \
+            is not None else np.concatenate(([-np.inf], t[:-1]))
+        stretch_starts = np.flatnonzero(t - raw_previous > MAX_GAP_S)
+        out = np.empty_like(t)
+        bounds = [*stretch_starts.tolist(), len(t)]
+        if not stretch_starts.size or stretch_starts[0] != 0:
+            bounds = [0, *bounds]  # the first stretch continues from the previous chunk
+        for a, b in pairwise(bounds):
+            if a in stretch_starts:
+                self.stretch_t0, self.stretch_i0 = float(t[a]), n0 + a
+            index = np.arange(n0 + a, n0 + b)
+            out[a:b] = self.stretch_t0 + (index - self.stretch_i0) / self.rate_hz
+        self.last_raw_t = float(t[-1])
+        return out
+
+    def _note(self, t: np.ndarray) -> None:
+        info = self.info
+        if info.t_first is None and len(t):
+            info.t_first = float(t[0])
+        diffs = np.diff(t)
+        info.gaps += int(np.count_nonzero(diffs > MAX_GAP_S))
+        if info.t_last is not None and len(t) and t[0] - info.t_last > MAX_GAP_S:
+            info.gaps += 1
+        if len(t):
+            info.t_last = float(t[-1])
+        info.n_samples += len(t)
+        if info.rate_hz is None:
+            regular = diffs[diffs <= MAX_GAP_S]
+            if regular.size >= 10:
+                info.rate_hz = self.rate_hz or float(1.0 / np.median(regular))
+                self._check_rate()
+
+    def finish(self) -> None:
+        """Checks that need the whole file: the sample rate."""
+        info = self.info
+        if info.rate_hz is None:
+            if info.n_samples < 2 or info.t_first is None or info.t_last is None \
+                    or info.t_last == info.t_first:
+                raise InputError(self.path, f"only {info.n_samples} sample(s): too short to "
+                                 "classify")
+            info.rate_hz = self.rate_hz or (info.n_samples - 1) / (info.t_last - info.t_first)
+            self._check_rate()
+
+    def _check_rate(self) -> None:
+        rate = self.info.rate_hz
+        assert rate is not None
+        if self.rate_hz is None and not MIN_RATE_HZ * 0.9 <= rate <= MAX_RATE_HZ * 1.1:
+            raise InputError(self.path, f"sample rate inferred from t is {rate:.3g} Hz; "
+                             f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz (is t in "
+                             "seconds? pass --rate to set the rate)")

@@ -1,0 +1,37 @@
+"""Which time zone a local calendar day is counted in."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def local_timezone() -> tzinfo:
+    """The machine's time zone, with its daylight-saving rules (not just today's offset)."""
+    from tzlocal import get_localzone
+
+    try:
+        return get_localzone()
+    except (LookupError, ValueError, ZoneInfoNotFoundError):
+        return ZoneInfo("UTC")
+
+
+def timezone_named(name: str | None) -> tzinfo:
+    """An IANA zone such as 'Europe/Berlin'; the machine's zone for None or 'local'."""
+    if name is None or name == "local":
+        return local_timezone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use a name such as Europe/Berlin)") \
+            from None
+
+
+def parse_datetime(text: str, tz: tzinfo) -> datetime:
+    """An ISO 8601 date-time; one without an offset is taken in `tz`."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date-time: {text!r} (e.g. 2024-05-01T08:30)") \
+            from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
