@@ -28,8 +28,9 @@ MAX_GAP_S = 2.0
 class InputError(Exception):
     """A problem with an input file, told as `file: line N: problem`."""
 
-    def __init__(self, path: Path | str, problem: str, line: int | None = None,
-                 line_word: str = "line") -> None:
+    def __init__(
+        self, path: Path | str, problem: str, line: int | None = None, line_word: str = "line"
+    ) -> None:
         self.path = str(path)
         self.line = line
         self.problem = problem
@@ -104,8 +105,11 @@ def read_recording(
     info.bytes_total = path.stat().st_size
     checker = _ChunkChecker(path, UNIT_SCALE[units], rate_hz, info)
     fmt = detect_format(path)
-    tables = _csv_tables(path, chunk_rows, info) if fmt == "csv" else _parquet_tables(
-        path, chunk_rows, info)
+    tables = (
+        _csv_tables(path, chunk_rows, info)
+        if fmt == "csv"
+        else _parquet_tables(path, chunk_rows, info)
+    )
     for first_line, line_word, table in tables:
         chunk = checker.check(table, first_line, line_word)
         if len(chunk.t):
@@ -126,8 +130,9 @@ def _check_header(path: Path, columns: list[str], line_word: str) -> None:
         )
 
 
-def _csv_tables(path: Path, chunk_rows: int,
-                info: RecordingInfo) -> Iterator[tuple[int, str, pd.DataFrame]]:
+def _csv_tables(
+    path: Path, chunk_rows: int, info: RecordingInfo
+) -> Iterator[tuple[int, str, pd.DataFrame]]:
     try:
         with path.open("rb") as raw:
             header = raw.readline().decode("utf-8", errors="strict")
@@ -137,8 +142,12 @@ def _csv_tables(path: Path, chunk_rows: int,
     _check_header(path, columns, "line")
     try:
         reader = pd.read_csv(
-            path, chunksize=chunk_rows, skip_blank_lines=False, skipinitialspace=True,
-            usecols=lambda name: name.strip().lower() in COLUMNS, low_memory=False,
+            path,
+            chunksize=chunk_rows,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+            usecols=lambda name: name.strip().lower() in COLUMNS,
+            low_memory=False,
         )
         with reader:
             line = 2  # header is line 1
@@ -160,8 +169,9 @@ def _tell(reader: object, fallback: int) -> int:
         return fallback
 
 
-def _parquet_tables(path: Path, chunk_rows: int,
-                    info: RecordingInfo) -> Iterator[tuple[int, str, pd.DataFrame]]:
+def _parquet_tables(
+    path: Path, chunk_rows: int, info: RecordingInfo
+) -> Iterator[tuple[int, str, pd.DataFrame]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -188,8 +198,9 @@ def _first_line(error: BaseException) -> str:
 class _ChunkChecker:
     """Checks chunks one after another, carrying what spans chunk boundaries."""
 
-    def __init__(self, path: Path, scale: float, rate_hz: float | None,
-                 info: RecordingInfo) -> None:
+    def __init__(
+        self, path: Path, scale: float, rate_hz: float | None, info: RecordingInfo
+    ) -> None:
         self.path = path
         self.scale = scale
         self.rate_hz = rate_hz
@@ -202,14 +213,20 @@ class _ChunkChecker:
         self.last_raw_t: float | None = None
 
     def check(self, table: pd.DataFrame, first_line: int, line_word: str) -> RecordingChunk:
+        if table.empty:
+            return RecordingChunk(t=np.empty(0), xyz=np.empty((0, 3), dtype=np.float32))
         values = np.empty((len(table), 4), dtype=np.float64)
         for j, column in enumerate(COLUMNS):
             values[:, j] = self._numeric(table[column], column, first_line, line_word)
         bad = ~np.isfinite(values)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise InputError(self.path, f"missing, NaN or infinite value in column {COLUMNS[j]}",
-                             first_line + int(i), line_word)
+            raise InputError(
+                self.path,
+                f"missing, NaN or infinite value in column {COLUMNS[j]}",
+                first_line + int(i),
+                line_word,
+            )
         t = values[:, 0]
         self._check_time(t, first_line, line_word)
         xyz = (values[:, 1:] * self.scale).astype(np.float32)
@@ -220,29 +237,40 @@ class _ChunkChecker:
         self._note(t)
         return RecordingChunk(t=t, xyz=xyz)
 
-    def _numeric(self, column: pd.Series, name: str, first_line: int,
-                 line_word: str) -> np.ndarray:
+    def _numeric(self, column: pd.Series, name: str, first_line: int, line_word: str) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
-                column.dtype):
+            column.dtype
+        ):
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
         as_numbers = pd.to_numeric(column, errors="coerce")
         not_numbers = as_numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")
         if not_numbers.any():
             i = int(np.flatnonzero(not_numbers.to_numpy())[0])
-            raise InputError(self.path, f"column {name} has a non-numeric value "
-                             f"{str(column.iloc[i])[:40]!r}", first_line + i, line_word)
+            raise InputError(
+                self.path,
+                f"column {name} has a non-numeric value {str(column.iloc[i])[:40]!r}",
+                first_line + i,
+                line_word,
+            )
         return as_numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
     def _check_time(self, t: np.ndarray, first_line: int, line_word: str) -> None:
-        previous = np.concatenate(([self.previous_t], t[:-1])) if self.previous_t is not None \
+        previous = (
+            np.concatenate(([self.previous_t], t[:-1]))
+            if self.previous_t is not None
             else np.concatenate(([-np.inf], t[:-1]))
+        )
         step = t - previous
         bad = np.flatnonzero(step <= 0)
         if bad.size:
             i = int(bad[0])
             what = "repeats the previous timestamp" if step[i] == 0 else "goes back in time"
-            raise InputError(self.path, f"t={t[i]:.6g} {what} (t={previous[i]:.6g}); "
-                             "time must increase from row to row", first_line + i, line_word)
+            raise InputError(
+                self.path,
+                f"t={t[i]:.6g} {what} (t={previous[i]:.6g}); time must increase from row to row",
+                first_line + i,
+                line_word,
+            )
         self.previous_t = float(t[-1]) if len(t) else self.previous_t
 
     def _check_units(self, xyz: np.ndarray, first_line: int, line_word: str) -> None:
@@ -250,24 +278,40 @@ class _ChunkChecker:
         self.units_checked = True
         self.info.extra["median_magnitude_g"] = magnitude
         if 6.0 < magnitude < 14.0:
-            raise InputError(self.path, f"acceleration looks like m/s², not g (median magnitude "
-                             f"{magnitude:.2f}; at rest it should be about 1 g): convert to g or "
-                             "pass --units m/s2", first_line, line_word)
+            raise InputError(
+                self.path,
+                f"acceleration looks like m/s², not g (median magnitude "
+                f"{magnitude:.2f}; at rest it should be about 1 g): convert to g or "
+                "pass --units m/s2",
+                first_line,
+                line_word,
+            )
         if 300.0 < magnitude < 3000.0:
-            raise InputError(self.path, f"acceleration looks like milli-g (median magnitude "
-                             f"{magnitude:.0f}): convert to g or pass --units mg",
-                             first_line, line_word)
+            raise InputError(
+                self.path,
+                f"acceleration looks like milli-g (median magnitude "
+                f"{magnitude:.0f}): convert to g or pass --units mg",
+                first_line,
+                line_word,
+            )
         if not 0.3 < magnitude < 3.0:
-            raise InputError(self.path, f"acceleration median magnitude is {magnitude:.3g} g; "
-                             "expected about 1 g with gravity included (x,y,z in g)",
-                             first_line, line_word)
+            raise InputError(
+                self.path,
+                f"acceleration median magnitude is {magnitude:.3g} g; "
+                "expected about 1 g with gravity included (x,y,z in g)",
+                first_line,
+                line_word,
+            )
 
     def _evenly_spaced(self, t: np.ndarray) -> np.ndarray:
         """Re-time samples as evenly spaced at --rate, restarting after every gap."""
         assert self.rate_hz is not None
         n0 = self.info.n_samples
-        raw_previous = np.concatenate(([self.last_raw_t], t[:-1])) if self.last_raw_t \
-            is not None else np.concatenate(([-np.inf], t[:-1]))
+        raw_previous = (
+            np.concatenate(([self.last_raw_t], t[:-1]))
+            if self.last_raw_t is not None
+            else np.concatenate(([-np.inf], t[:-1]))
+        )
         stretch_starts = np.flatnonzero(t - raw_previous > MAX_GAP_S)
         out = np.empty_like(t)
         bounds = [*stretch_starts.tolist(), len(t)]
@@ -302,10 +346,15 @@ class _ChunkChecker:
         """Checks that need the whole file: the sample rate."""
         info = self.info
         if info.rate_hz is None:
-            if info.n_samples < 2 or info.t_first is None or info.t_last is None \
-                    or info.t_last == info.t_first:
-                raise InputError(self.path, f"only {info.n_samples} sample(s): too short to "
-                                 "classify")
+            if (
+                info.n_samples < 2
+                or info.t_first is None
+                or info.t_last is None
+                or info.t_last == info.t_first
+            ):
+                raise InputError(
+                    self.path, f"only {info.n_samples} sample(s): too short to classify"
+                )
             info.rate_hz = self.rate_hz or (info.n_samples - 1) / (info.t_last - info.t_first)
             self._check_rate()
 
@@ -313,6 +362,9 @@ class _ChunkChecker:
         rate = self.info.rate_hz
         assert rate is not None
         if self.rate_hz is None and not MIN_RATE_HZ * 0.9 <= rate <= MAX_RATE_HZ * 1.1:
-            raise InputError(self.path, f"sample rate inferred from t is {rate:.3g} Hz; "
-                             f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz (is t in "
-                             "seconds? pass --rate to set the rate)")
+            raise InputError(
+                self.path,
+                f"sample rate inferred from t is {rate:.3g} Hz; "
+                f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz (is t in "
+                "seconds? pass --rate to set the rate)",
+            )

@@ -1,0 +1,26 @@
+"""Shared test helpers: small real recordings cut from the training data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_csv(path: Path, t: np.ndarray, xyz: np.ndarray) -> Path:
+    pd.DataFrame({"t": t, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]}).to_csv(
+        path, index=False)
+    return path
+
+
+@pytest.fixture
+def still_recording() -> tuple[np.ndarray, np.ndarray]:
+    """Two minutes at 50 Hz of a sensor at rest with realistic noise."""
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 120, 0.02)
+    xyz = (np.array([0.0, 0.0, 1.0]) + rng.normal(0, 0.02, (len(t), 3))).astype(np.float32)
+    return t, xyz

@@ -1,0 +1,115 @@
+"""CSV exports follow the contract: header, ISO 8601 with offset, seconds, no formulas."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.bouts import bouts_from_windows
+from tracker.cli import main
+from tracker.export import COLUMNS, EXPORT_KINDS, export
+from tracker.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def day(hour: float, on: str = "2024-06-03") -> float:
+    return datetime.fromisoformat(on).replace(tzinfo=BERLIN).timestamp() + hour * 3600
+
+
+def fill(store: Store) -> None:
+    rows = []
+    for on in ("2024-06-03", "2024-06-04"):
+        t = day(9, on)
+        for label, minutes in (("sitting", 50), ("walking", 5), ("sitting", 70),
+                               ("standing", 10)):
+            for i in range(minutes * 12):
+                rows.append({"start": t, "end": t + 5, "label": label, "confidence": 0.9,
+                             "p_sitting": 0.9 if label == "sitting" else 0.05})
+                t += 5
+    windows = pd.DataFrame(rows)
+    store.add_windows(windows, location="thigh")
+    store.replace_bouts(bouts_from_windows(windows), 0, 2e9)
+    store.add_event(day(9.9), "nudge", "=HYPERLINK(\"http://x\")")
+    store.add_event(day(10), "note", "-sat for 60 min")
+    t = day(9) + np.arange(0, 30, 0.02)
+    store.add_raw(t, np.tile([0.0, 0.0, 1.0], (len(t), 1)).astype(np.float32))
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "s.sqlite")
+    fill(s)
+    return s
+
+
+@pytest.mark.parametrize("kind", EXPORT_KINDS)
+def test_every_export_has_header_iso_times_and_seconds(store: Store, tmp_path: Path,
+                                                       kind: str) -> None:
+    out = tmp_path / f"{kind}.csv"
+    rows = export(store, kind, out, BERLIN)
+    assert out.read_text().splitlines()[0].split(",") == COLUMNS[kind]
+    table = read(out)
+    assert len(table) == rows > 0
+    time_columns = [c for c in COLUMNS[kind] if f"{c}_s" in COLUMNS[kind]]
+    assert time_columns
+    for row in table:
+        for column in time_columns:
+            parsed = datetime.fromisoformat(row[column])
+            assert parsed.utcoffset() is not None
+            assert parsed.timestamp() == pytest.approx(float(row[f"{column}_s"]), abs=1e-3)
+        for value in row.values():
+            assert not (value[:1] in "=+@" and value[:1] != "") , value
+            if value.startswith("-"):
+                float(value)  # only numbers may start with a minus
+
+
+def test_formula_cells_are_defused(store: Store, tmp_path: Path) -> None:
+    export(store, "events", tmp_path / "e.csv", BERLIN)
+    details = [row["detail"] for row in read(tmp_path / "e.csv")]
+    assert details == ["'=HYPERLINK(\"http://x\")", "'-sat for 60 min"]
+
+
+def test_daily_export_has_the_research_variables(store: Store, tmp_path: Path) -> None:
+    export(store, "daily", tmp_path / "d.csv", BERLIN)
+    days = read(tmp_path / "d.csv")
+    assert [d["date"] for d in days] == ["2024-06-03", "2024-06-04"]
+    first = days[0]
+    assert float(first["sitting_min"]) == pytest.approx(120)
+    assert float(first["sitting_bouts_30min"]) == 2
+    assert float(first["sitting_bouts_60min"]) == 1
+    assert float(first["longest_sitting_bout_min"]) == pytest.approx(70)
+    assert float(first["breaks"]) == 1
+    assert first["day_start"] == "2024-06-03T00:00:00.000+02:00"
+
+
+def test_date_range_selects_local_days(store: Store, tmp_path: Path) -> None:
+    export(store, "bouts", tmp_path / "b.csv", BERLIN, date(2024, 6, 4), date(2024, 6, 4))
+    bouts = read(tmp_path / "b.csv")
+    assert len(bouts) == 4
+    assert all(b["start"].startswith("2024-06-04") for b in bouts)
+
+
+def test_export_command(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store.close()
+    out = tmp_path / "w.csv"
+    code = main(["export", "windows", "--db", str(store.path), "--output", str(out),
+                 "--from", "2024-06-03", "--to", "2024-06-03", "--tz", "Europe/Berlin"])
+    assert code == 0
+    assert len(read(out)) == 135 * 12
+    assert main(["export", "windows", "--db", str(tmp_path / "none.sqlite"), "-o",
+                 str(out)]) == 2
+    assert "no store here" in capsys.readouterr().err
+    assert main(["export", "bouts", "--db", str(store.path), "-o", str(out), "--from",
+                 "2024-06-05", "--to", "2024-06-01"]) == 2

@@ -1,0 +1,136 @@
+"""Reading recordings: every kind of bad input is one clear error naming file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.recording import InputError, RecordingInfo, read_recording
+
+
+def read_all(path: Path, **options: object) -> tuple[np.ndarray, np.ndarray, RecordingInfo]:
+    info = RecordingInfo(path)
+    chunks = list(read_recording(path, info=info, **options))  # type: ignore[arg-type]
+    return (np.concatenate([c.t for c in chunks]), np.concatenate([c.xyz for c in chunks]),
+            info)
+
+
+def csv_text(tmp_path: Path, text: str, name: str = "rec.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_reads_csv_in_chunks_with_extra_columns_and_spaces(tmp_path: Path) -> None:
+    t = np.arange(0, 10, 0.02)
+    frame = pd.DataFrame({"label": "x", "t": t, "x": 0.1, "y": 0.2, "z": 0.97})
+    path = tmp_path / "rec.csv"
+    frame.to_csv(path, index=False)
+    got_t, got_xyz, info = read_all(path, chunk_rows=97)
+    np.testing.assert_allclose(got_t, t)
+    np.testing.assert_allclose(got_xyz[0], [0.1, 0.2, 0.97], rtol=1e-6)
+    assert info.n_samples == len(t)
+    assert info.rate_hz == pytest.approx(50.0)
+
+
+def test_reads_parquet(tmp_path: Path) -> None:
+    t = np.arange(0, 5, 0.01)
+    path = tmp_path / "rec.parquet"
+    pd.DataFrame({"t": t, "x": 0.0, "y": 1.0, "z": 0.0}).to_parquet(path)
+    got_t, got_xyz, info = read_all(path)
+    assert len(got_t) == len(t) and info.rate_hz == pytest.approx(100.0)
+    assert got_xyz[:, 1].min() == 1.0
+
+
+def test_units_are_converted_to_g(tmp_path: Path) -> None:
+    path = csv_text(tmp_path, "t,x,y,z\n" + "".join(
+        f"{i / 20},0,0,9.80665\n" for i in range(100)))
+    _, xyz, _ = read_all(path, units="m/s2")
+    assert xyz[:, 2] == pytest.approx(1.0)
+
+
+def test_rate_option_spaces_samples_evenly_but_keeps_gaps(tmp_path: Path) -> None:
+    jitter = np.random.default_rng(1).uniform(-0.004, 0.004, 400)
+    t = np.arange(400) * 0.02 + jitter
+    t[200:] += 10.0  # a gap
+    path = tmp_path / "rec.csv"
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    got, _, _ = read_all(path, rate_hz=50.0, chunk_rows=150)
+    np.testing.assert_allclose(np.diff(got[:200]), 0.02)
+    np.testing.assert_allclose(np.diff(got[200:]), 0.02)
+    assert got[200] == pytest.approx(t[200])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("t,x,y\n0,0,0\n", "line 1: missing column z"),
+        ("time,x,y,z\n0,0,0,1\n", "line 1: missing column t"),
+        ("t,x,y,z\n" + "".join(f"{i / 50},0,0,1\n" for i in range(30)) + "0.7,0,abc,1\n",
+         "line 32: column y has a non-numeric value 'abc'"),
+        ("t,x,y,z\n0,0,0,1\n0.02,0,,1\n", "line 3: missing, NaN or infinite value in column y"),
+        ("t,x,y,z\n0,0,0,1\n0.02,0,nan,1\n", "line 3: missing, NaN or infinite value in column y"),
+        ("t,x,y,z\n0,0,0,1\n0.02,0,0,1\n0.01,0,0,1\n", "line 4: t=0.01 goes back in time"),
+        ("t,x,y,z\n0,0,0,1\n0.02,0,0,1\n0.02,0,0,1\n", "line 4: t=0.02 repeats the previous"),
+        ("t,x,y,z\n", "no samples"),
+        ("", "file is empty"),
+        ("t,x,y,z\n" + "".join(f"{i / 50},0,0,9.81\n" for i in range(50)),
+         "looks like m/s², not g"),
+        ("t,x,y,z\n" + "".join(f"{i / 50},0,0,1000\n" for i in range(50)), "milli-g"),
+        ("t,x,y,z\n" + "".join(f"{i * 20},0,0,1\n" for i in range(50)),
+         "sample rate inferred from t is 0.05 Hz"),
+    ],
+)
+def test_bad_csv_is_one_precise_error(tmp_path: Path, text: str, expected: str) -> None:
+    path = csv_text(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)), message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_line_numbers_count_across_chunks(tmp_path: Path) -> None:
+    rows = [f"{i / 50},0,0,1" for i in range(1000)]
+    rows[736] = f"{736 / 50},0,oops,1"
+    path = csv_text(tmp_path, "t,x,y,z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match="line 738: column y"):
+        read_all(path, chunk_rows=100)
+
+
+def test_time_must_increase_across_chunk_boundaries(tmp_path: Path) -> None:
+    rows = [f"{i / 50},0,0,1" for i in range(300)]
+    rows[100] = rows[99]  # the first row of the second chunk repeats the last of the first
+    path = csv_text(tmp_path, "t,x,y,z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match="line 102: .* repeats the previous timestamp"):
+        read_all(path, chunk_rows=100)
+
+
+def test_bad_parquet_rows_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "rec.parquet"
+    t = np.arange(0, 2, 0.02)
+    z = np.ones_like(t)
+    z[17] = np.nan
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": z}).to_parquet(path)
+    with pytest.raises(InputError, match=r"rec.parquet: row 18: missing, NaN"):
+        read_all(path)
+
+
+def test_not_csv_or_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "rec.bin"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0binary")
+    with pytest.raises(InputError, match="not a CSV or Parquet file"):
+        read_all(path)
+    fake = tmp_path / "rec.parquet"
+    fake.write_text("t,x,y,z\n0,0,0,1\n")
+    with pytest.raises(InputError, match="not a CSV or Parquet file"):
+        read_all(fake)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_all(tmp_path / "nope.csv")

@@ -1,0 +1,95 @@
+"""The SQLite store: WAL, schema versions, idempotent writes, compact raw samples."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.store import SCHEMA_VERSION, Store, StoreError
+
+
+def noisy_motion(seconds: float, rate: float = 50.0, start: float = 1.7e9) -> tuple[
+        np.ndarray, np.ndarray]:
+    """Sensor-like signal: gravity, slow body sway and 10 mg noise, quantised like a band."""
+    rng = np.random.default_rng(5)
+    t = start + np.arange(0, seconds, 1 / rate)
+    sway = 0.05 * np.sin(2 * np.pi * 0.3 * (t - start))[:, None]
+    xyz = np.array([0.1, -0.2, 0.97]) + sway + rng.normal(0, 0.01, (len(t), 3))
+    return t, (np.round(xyz * 1000) / 1000).astype(np.float32)
+
+
+def test_new_store_is_wal_with_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "tracker.sqlite"
+    with Store.open(path) as store:
+        assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_raw_samples_round_trip_compactly(tmp_path: Path) -> None:
+    t, xyz = noisy_motion(600)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.add_raw(t, xyz, device="band")
+        chunks = list(store.raw_chunks())
+        assert len(chunks) == 10  # one per minute
+        got_t = np.concatenate([c.t for _, _, c in chunks])
+        got_xyz = np.concatenate([c.xyz for _, _, c in chunks])
+        np.testing.assert_allclose(got_t, t, atol=1e-6)
+        np.testing.assert_allclose(got_xyz, xyz, atol=1 / 8192)
+        assert store.raw_bytes_per_sample_axis() <= 2.0
+
+
+def test_writes_are_idempotent(tmp_path: Path) -> None:
+    t, xyz = noisy_motion(120)
+    windows = pd.DataFrame({"start": [1.7e9, 1.7e9 + 5], "end": [1.7e9 + 5, 1.7e9 + 10],
+                            "label": ["sitting", "standing"], "confidence": [0.9, 0.8]})
+    with Store.open(tmp_path / "s.sqlite") as store:
+        for _ in range(2):
+            store.add_raw(t, xyz)
+            store.add_windows(windows, location="thigh")
+            store.add_event(1.7e9, "nudge", "30 min")
+        count = store.connection.execute
+        assert count("SELECT count(*) FROM raw_chunks").fetchone()[0] == 2
+        assert count("SELECT sum(n_samples) FROM raw_chunks").fetchone()[0] == len(t)
+        assert len(store.windows()) == 2 and len(store.events()) == 1
+        assert store.windows()["label"].tolist() == ["sitting", "standing"]
+
+
+def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    t, xyz = noisy_motion(60)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add_raw(t, xyz)
+            store.add_event(1.7e9, "x")
+            raise RuntimeError("crash in the middle")
+        assert store.connection.execute("SELECT count(*) FROM raw_chunks").fetchone()[0] == 0
+        assert store.events().empty
+
+
+def test_refuses_foreign_damaged_and_newer_files(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE people (name TEXT)")
+    with pytest.raises(StoreError, match="not a tracker store"):
+        Store.open(foreign)
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"SQLite format 3\0" + b"\xff" * 2000)
+    with pytest.raises(StoreError):
+        Store.open(damaged)
+    assert damaged.read_bytes()[16:20] == b"\xff" * 4  # nothing overwritten
+    newer = tmp_path / "newer.sqlite"
+    Store.open(newer).close()
+    with sqlite3.connect(newer) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer version"):
+        Store.open(newer)
+
+
+def test_readonly_open_needs_an_existing_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no store here"):
+        Store.open(tmp_path / "missing.sqlite", readonly=True)
+    assert not (tmp_path / "missing.sqlite").exists()
