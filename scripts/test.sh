@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, then runs the linters and the whole test suite.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k store).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-venv.sh test
+bash scripts/install-system-deps.sh
+.venv/bin/ruff check tracker tests scripts dashboard
+.venv/bin/mypy tracker
+.venv/bin/python -m pytest "$@"
