@@ -29,7 +29,7 @@ def fill(store: Store) -> None:
         t = day(9, on)
         for label, minutes in (("sitting", 50), ("walking", 5), ("sitting", 70),
                                ("standing", 10)):
-            for i in range(minutes * 12):
+            for _ in range(minutes * 12):
                 rows.append({"start": t, "end": t + 5, "label": label, "confidence": 0.9,
                              "p_sitting": 0.9 if label == "sitting" else 0.05})
                 t += 5

@@ -78,7 +78,7 @@ def test_an_hour_of_perfect_stillness_is_nonwear_not_sitting() -> None:
     t = np.arange(0, 3 * 3600, 0.05)
     xyz = np.tile([0.0, 0.2, 0.98], (len(t), 1)) + rng.normal(0, 0.02, (len(t), 3))
     desk = (t > 3600) & (t < 3600 + 75 * 60)  # band left on the desk for 75 minutes
-    xyz[desk] = [0.0, 0.0, 1.0] + rng.normal(0, 0.002, (int(desk.sum()), 3))
+    xyz[desk] = np.array([0.0, 0.0, 1.0]) + rng.normal(0, 0.002, (int(desk.sum()), 3))
     rows = classify_arrays(t, xyz.astype(np.float32), TiltModel())
     nonwear = rows[rows["label"] == "nonwear"]
     assert nonwear["start"].min() == pytest.approx(3600, abs=10)

@@ -106,7 +106,7 @@ def test_time_must_increase_across_chunk_boundaries(tmp_path: Path) -> None:
     rows = [f"{i / 50},0,0,1" for i in range(300)]
     rows[100] = rows[99]  # the first row of the second chunk repeats the last of the first
     path = csv_text(tmp_path, "t,x,y,z\n" + "\n".join(rows) + "\n")
-    with pytest.raises(InputError, match="line 102: .* repeats the previous timestamp"):
+    with pytest.raises(InputError, match=r"line 102: .* repeats the previous timestamp"):
         read_all(path, chunk_rows=100)
 
 

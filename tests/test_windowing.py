@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ def run(t: np.ndarray, xyz: np.ndarray, cuts: list[int], rate: float = 25.0,
     windower = StreamingWindower(rate, window_s)
     items: list[object] = []
     bounds = [0, *cuts, len(t)]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in pairwise(bounds):
         items += windower.push(t[a:b], xyz[a:b])
     return items + windower.flush()
 
@@ -70,7 +72,7 @@ def test_windows_and_gaps_tile_the_recording(irregular: tuple[np.ndarray, np.nda
     spans = sorted([(float(s), float(s) + 2.0) for b in items if isinstance(b, WindowBlock)
                     for s in b.start] + [(g.start, g.end) for g in items if isinstance(g, Gap)])
     assert spans[0][0] == t[0] and spans[-1][1] == pytest.approx(t[-1])
-    for (_, end), (start, _) in zip(spans[:-1], spans[1:], strict=True):
+    for (_, end), (start, _) in pairwise(spans):
         assert start == pytest.approx(end, abs=1e-9)
 
 
