@@ -69,11 +69,20 @@ def list_scenarios() -> dict[str, str]:
     return found
 
 
+DESCRIPTION = (
+    "Run an emulated BLE band that bleak finds through a private D-Bus bus. The first line "
+    "printed is DBUS_SYSTEM_BUS_ADDRESS=<address>: export it, and scan, stream and collect "
+    "in another shell use the band. Runs until Ctrl-C or SIGTERM, then removes its bus."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sitting-tracker emulate",
-        description="Run an emulated BLE band that bleak finds through a private D-Bus bus.",
-    )
+    parser = argparse.ArgumentParser(prog="sitting-tracker emulate", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="band model (see --list)")
     parser.add_argument("--scenario", help="motion scenario (see --list)")
     parser.add_argument(
@@ -89,7 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device-id", default=None, help="Polar device id (8 hex digits)")
     parser.add_argument("--list", action="store_true", help="list profiles and scenarios")
-    return parser
 
 
 def make_band(profile: str, scenario: str, speed: float, device_id: str | None = None) -> Band:
@@ -151,7 +159,11 @@ async def _report_buzzes(band: InfiniTimeBand) -> None:
 
 def emulate_main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run_parsed(parser.parse_args(argv), parser)
+
+
+def run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Carry out `emulate` with arguments parsed by a parser set up by `add_arguments`."""
     if args.list:
         print("profiles:")
         for name, (_f, rate, summary) in profiles().items():

@@ -1,0 +1,38 @@
+"""`sitting-tracker scan`: list the bands in range."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "scan", help="list supported bands in range",
+        description="Scan for Bluetooth LE bands and list the supported ones: name, address, "
+        "profile, signal strength (RSSI) and battery where it can be read.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--all", action="store_true", help="also list unsupported devices")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to listen")
+    parser.add_argument("--no-battery", action="store_true",
+                        help="do not connect to read battery levels")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracker.ble import scan
+
+    bands = asyncio.run(scan(args.timeout, include_all=args.all,
+                             read_battery=not args.no_battery))
+    if not bands:
+        print("no supported bands found" + ("" if args.all else " (try --all)"))
+        return 1
+    print(f"{'name':<24} {'address':<18} {'profile':<14} {'rssi':>5} {'battery':>8}")
+    for band in bands:
+        profile = band.profile.id if band.profile else "unsupported"
+        battery = f"{band.battery} %" if band.battery is not None else "-"
+        rssi = str(band.rssi) if band.rssi is not None else "-"
+        print(f"{band.name[:24]:<24} {band.address:<18} {profile:<14} {rssi:>5} {battery:>8}")
+    return 0

@@ -1,0 +1,78 @@
+"""`sitting-tracker stream`: the first check that a band works."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from typing import Any
+
+import numpy as np
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "stream", help="connect to a band and print its accelerometer samples",
+        description="Connect to a band by name (or part of it) or address, start its "
+        "accelerometer, print the samples (in g) about once a second with the measured "
+        "rate, then stop the stream and disconnect.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("band", metavar="NAME|ADDRESS")
+    parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
+                        help="how long to stream (band time)")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="follow an emulated band replayed this many times faster")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_stream(args))
+
+
+async def _stream(args: argparse.Namespace) -> int:
+    from tracker.ble import BandSession
+
+    stop = asyncio.Event()
+    received: list[tuple[np.ndarray, np.ndarray]] = []
+    shown = {"until": 0.0}
+
+    def on_samples(t: np.ndarray, xyz: np.ndarray) -> None:
+        received.append((t, xyz))
+        first = received[0][0][0]
+        if t[-1] >= shown["until"]:
+            x, y, z = xyz[-1]
+            print(f"t={t[-1] - first:8.2f} s  x={x:+.3f} y={y:+.3f} z={z:+.3f} g  "
+                  f"({sum(len(p[0]) for p in received)} samples)", flush=True)
+            shown["until"] = t[-1] + 1.0
+        if t[-1] - first >= args.seconds:
+            stop.set()
+
+    def on_event(kind: str, detail: str) -> None:
+        print(f"[{kind}] {detail}".rstrip(), flush=True)
+        if kind == "error" and detail.startswith("LookupError") and not received:
+            stop.set()  # not in range or not supported: say so rather than retry forever
+
+    session = BandSession(args.band, on_samples, time_scale=args.speed, on_event=on_event)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(session.run(stop))
+    # Give up if nothing arrives: a band out of range should not hang the check.
+    deadline = loop.time() + max(30.0, 3 * args.seconds / args.speed)
+    while not stop.is_set() and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    stop.set()
+    await task
+    stats = session.stats
+    if not received:
+        print(f"no samples received from {args.band!r}: {stats.last_error or 'no data'}")
+        return 1
+    t = np.concatenate([p[0] for p in received])
+    rate = (len(t) - 1) / (t[-1] - t[0]) if t[-1] > t[0] else float("nan")
+    battery = f"{stats.battery} %" if stats.battery is not None else "unknown"
+    print(f"{stats.name} ({stats.profile}): {stats.samples} samples, measured {rate:.1f} Hz "
+          f"(nominal {stats.rate_hz or 0:g}), {stats.rejected} bad frames, "
+          f"{stats.reconnects} reconnects, battery {battery}")
+    return 0
