@@ -46,10 +46,11 @@ def day_like(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(t_all), np.concatenate(xyz_all).astype(np.float32)
 
 
-def test_chunked_equals_one_shot() -> None:
+@pytest.mark.parametrize("block_windows", [1, 7])
+def test_chunked_equals_one_shot(block_windows: int) -> None:
     t, xyz = day_like(np.random.default_rng(0))
     whole = classify_arrays(t, xyz, TiltModel())
-    classifier = WindowClassifier(TiltModel(), block_windows=7)  # many tiny blocks
+    classifier = WindowClassifier(TiltModel(), block_windows=block_windows)
     frames = []
     for piece in np.array_split(np.arange(len(t)), 97):
         frames += classifier.push(t[piece], xyz[piece])
@@ -84,3 +85,21 @@ def test_an_hour_of_perfect_stillness_is_nonwear_not_sitting() -> None:
     assert nonwear["start"].min() == pytest.approx(3600, abs=10)
     assert nonwear["end"].max() == pytest.approx(3600 + 75 * 60, abs=10)
     assert (rows.loc[rows["start"] < 3500, "label"] == "sitting").all()
+
+
+def test_open_segment_rows_grow_live_and_end_as_the_final_rows() -> None:
+    t, xyz = day_like(np.random.default_rng(3))
+    first_segment = t < t[0] + 600 + 300 + 120  # before the 10-minute gap
+    classifier = WindowClassifier(TiltModel(), block_windows=1)
+    seen = []
+    for piece in np.array_split(np.flatnonzero(first_segment), 40):
+        classifier.push(t[piece], xyz[piece])
+        rows = classifier.open_segment_rows()
+        seen.append(0 if rows is None else len(rows))
+    assert seen[-1] > seen[len(seen) // 2] > 0 and seen == sorted(seen)
+    live = classifier.open_segment_rows()
+    final = classifier.push(t[~first_segment], xyz[~first_segment])[0]
+    assert live is not None
+    # Windows still waiting for their right-hand context are not shown live.
+    assert len(final) - len(live) <= TiltModel.context_windows + 1
+    pd.testing.assert_frame_equal(live, final.iloc[:len(live)])

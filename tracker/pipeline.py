@@ -70,7 +70,9 @@ class WindowClassifier:
         self.model = model
         self.windower = StreamingWindower(model.rate_hz, model.window_s, max_gap_s)
         self.window_s = self.windower.window_s
-        self.block_windows = max(block_windows, 4 * model.context_windows + 1)
+        # Live use passes block_windows=1: probabilities as soon as a window's context
+        # is there. Batch use takes big blocks to spread the fixed cost of a call.
+        self.block_windows = max(1, block_windows)
         self.segment = _SegmentState()
 
     def push(self, t: np.ndarray, xyz: np.ndarray) -> list[pd.DataFrame]:
@@ -131,11 +133,25 @@ class WindowClassifier:
         if state.pending is not None and len(state.pending):
             self._predict_pending(final=True)
         self.segment = _SegmentState()
+        return self._label_rows(state)
+
+    def open_segment_rows(self) -> pd.DataFrame | None:
+        """Rows of the segment still open, as far as their probabilities are final.
+
+        Smoothing looks at the whole segment, so these labels can still change while the
+        segment goes on; they become the rows `push`/`finish` return when it ends.
+        """
+        return self._label_rows(self.segment)
+
+    def _label_rows(self, state: _SegmentState) -> pd.DataFrame | None:
         if not state.proba:
             return None
-        proba = np.concatenate(state.proba)
-        starts = np.concatenate(state.starts)
-        stats = np.concatenate(state.stats)
+        # Keep one array per kind, so calling this often stays linear overall.
+        state.proba = [np.concatenate(state.proba)]
+        state.starts = [np.concatenate(state.starts)]
+        state.stats = [np.concatenate(state.stats)]
+        proba = state.proba[0]
+        starts, stats = state.starts[0][:len(proba)], state.stats[0][:len(proba)]
         labels = np.asarray(self.model.classes, dtype=object)[self.model.smooth(proba)]
         labels[_nonwear_windows(stats, self.window_s)] = NONWEAR
         return _window_rows(starts, self.window_s, labels, proba, self.model.classes)
