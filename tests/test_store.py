@@ -93,3 +93,16 @@ def test_readonly_open_needs_an_existing_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no store here"):
         Store.open(tmp_path / "missing.sqlite", readonly=True)
     assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_quantised_samples_are_exactly_what_the_store_returns(tmp_path: Path) -> None:
+    from tracker.store import quantise
+
+    t, xyz = noisy_motion(180)
+    t = t + np.random.default_rng(1).uniform(0, 1e-3, len(t))  # irregular, sub-µs parts
+    expected = quantise(t, xyz)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.add_raw(t, xyz)
+        chunks = [c for _, _, c in store.raw_chunks()]
+    np.testing.assert_array_equal(np.concatenate([c.t for c in chunks]), expected.t)
+    np.testing.assert_array_equal(np.concatenate([c.xyz for c in chunks]), expected.xyz)

@@ -29,8 +29,6 @@ DEFAULT_DEVICE = "default"
 # Raw samples are kept as int16 counts of 1/4096 g: ±8 g range, 0.24 mg resolution,
 # finer than any band here delivers, and 2 bytes per sample-axis before compression.
 RAW_SCALE_G = 1.0 / 4096.0
-# Timestamps are kept as microsecond offsets from the chunk start.
-RAW_TIME_UNIT_S = 1e-6
 
 
 class StoreError(Exception):
@@ -99,22 +97,32 @@ class RawChunk:
     xyz: np.ndarray  # (n, 3) float32
 
 
+def _counts_and_micros(t: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    micros = np.round(np.asarray(t, dtype=np.float64) * 1e6).astype(np.int64)
+    counts = np.clip(np.round(np.asarray(xyz) / RAW_SCALE_G), -32768, 32767).astype("<i2")
+    return micros, counts
+
+
+def quantise(t: np.ndarray, xyz: np.ndarray) -> RawChunk:
+    """Samples exactly as the store will give them back: the collector classifies these,
+    so a live run and a later `classify` of the stored samples see identical input."""
+    micros, counts = _counts_and_micros(t, xyz)
+    return RawChunk(t=micros / 1e6, xyz=(counts * RAW_SCALE_G).astype(np.float32))
+
+
 def encode_raw(t: np.ndarray, xyz: np.ndarray) -> tuple[bytes, bytes]:
-    """Compress a chunk: delta-coded microsecond offsets and int16 counts, zlib'd."""
-    offsets = np.round((t - t[0]) / RAW_TIME_UNIT_S).astype(np.int64)
-    deltas = np.diff(offsets, prepend=0).astype(np.int64)
-    counts = np.clip(np.round(xyz / RAW_SCALE_G), -32768, 32767).astype("<i2")
+    """Compress a chunk: delta-coded absolute microseconds and int16 counts, zlib'd."""
+    micros, counts = _counts_and_micros(t, xyz)
+    deltas = np.diff(micros, prepend=0)  # the first "delta" is the absolute time
     # Axis-major layout compresses better: each axis varies smoothly on its own.
     return (zlib.compress(deltas.astype("<i8").tobytes(), 6),
             zlib.compress(np.ascontiguousarray(counts.T).tobytes(), 6))
 
 
-def decode_raw(start_s: float, n: int, scale_g: float, t_data: bytes,
-               xyz_data: bytes) -> RawChunk:
-    deltas = np.frombuffer(zlib.decompress(t_data), dtype="<i8")
-    t = start_s + np.cumsum(deltas) * RAW_TIME_UNIT_S
+def decode_raw(n: int, scale_g: float, t_data: bytes, xyz_data: bytes) -> RawChunk:
+    micros = np.cumsum(np.frombuffer(zlib.decompress(t_data), dtype="<i8"))
     counts = np.frombuffer(zlib.decompress(xyz_data), dtype="<i2").reshape(3, n).T
-    return RawChunk(t=t, xyz=(counts * scale_g).astype(np.float32))
+    return RawChunk(t=micros / 1e6, xyz=(counts * scale_g).astype(np.float32))
 
 
 class Store:
@@ -291,12 +299,12 @@ class Store:
                    participant: str | None = None) -> Iterator[tuple[str, str, RawChunk]]:
         """Stored raw samples chunk by chunk (bounded memory), in time order."""
         cursor = self.connection.execute(
-            "SELECT participant_id, device_id, start_s, n_samples, scale_g, t_data, xyz_data "
+            "SELECT participant_id, device_id, n_samples, scale_g, t_data, xyz_data "
             "FROM raw_chunks WHERE end_s >= ? AND start_s < ? "
             "AND (? IS NULL OR participant_id = ?) ORDER BY participant_id, device_id, start_s",
             (_finite(start_s), _finite(end_s), participant, participant))
-        for who, device, start, n, scale, t_data, xyz_data in cursor:
-            yield who, device, decode_raw(start, n, scale, t_data, xyz_data)
+        for who, device, n, scale, t_data, xyz_data in cursor:
+            yield who, device, decode_raw(n, scale, t_data, xyz_data)
 
     def raw_bytes_per_sample_axis(self) -> float:
         n, size = self.connection.execute(
