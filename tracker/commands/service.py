@@ -1,0 +1,116 @@
+"""`sitting-tracker service install|uninstall`: run the collector in the background."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+UNIT_NAME = "sitting-tracker.service"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "service", help="install or remove the collector as a background service",
+        description="On Linux, install the collector as a systemd user service that starts at "
+        "login and restarts after a failure (uninstall removes it). On macOS and Windows, "
+        "print the launchd or Task Scheduler equivalent to set up by hand.")
+    parser.add_argument("action", choices=("install", "uninstall"))
+    parser.add_argument("--db", type=Path, help="the store the service writes to")
+    parser.add_argument("--device", help="band name or address for the service")
+    parser.add_argument("--no-start", action="store_true",
+                        help="write the unit file but do not enable or start it")
+    parser.set_defaults(run=run)
+
+
+def collect_command(args: argparse.Namespace) -> list[str]:
+    command = [sys.executable, "-m", "tracker.cli", "collect"]
+    if args.db:
+        command += ["--db", str(args.db.expanduser().resolve())]
+    if args.device:
+        command += ["--device", args.device]
+    return command
+
+
+def unit_path() -> Path:
+    config = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return config / "systemd" / "user" / UNIT_NAME
+
+
+def unit_text(command: list[str]) -> str:
+    return (
+        "[Unit]\n"
+        "Description=Sitting tracker collector (band -> posture -> nudges)\n"
+        "After=bluetooth.target\n\n"
+        "[Service]\n"
+        f"ExecStart={shlex.join(command)}\n"
+        "Restart=on-failure\n"
+        "RestartSec=10\n\n"
+        "[Install]\n"
+        "WantedBy=default.target\n"
+    )
+
+
+def _systemctl(*words: str) -> bool:
+    if shutil.which("systemctl") is None:
+        return False
+    result = subprocess.run(["systemctl", "--user", *words], capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"systemctl --user {' '.join(words)}: {result.stderr.strip()}", file=sys.stderr)
+    return result.returncode == 0
+
+
+def run(args: argparse.Namespace) -> int:
+    command = collect_command(args)
+    if sys.platform == "darwin":
+        print(_launchd_hint(command))
+        return 0
+    if sys.platform.startswith("win"):
+        task = subprocess.list2cmdline(command)
+        print("Run this once in a terminal to start the collector at every log-on:\n"
+              f'  schtasks /Create /SC ONLOGON /TN SittingTracker /TR "{task}"\n'
+              "and to remove it:  schtasks /Delete /TN SittingTracker /F")
+        return 0
+    path = unit_path()
+    if args.action == "install":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(unit_text(command))
+        print(f"wrote {path}")
+        if args.no_start:
+            print(f"start it with: systemctl --user enable --now {UNIT_NAME}")
+        elif _systemctl("daemon-reload") and _systemctl("enable", "--now", UNIT_NAME):
+            print(f"enabled and started {UNIT_NAME}; logs: journalctl --user -u {UNIT_NAME}")
+        else:
+            print(f"could not reach systemd; start it with: systemctl --user enable --now "
+                  f"{UNIT_NAME}")
+        return 0
+    if not args.no_start:
+        _systemctl("disable", "--now", UNIT_NAME)
+    if path.exists():
+        path.unlink()
+        print(f"removed {path}")
+        _systemctl("daemon-reload")
+    else:
+        print(f"no service installed ({path} does not exist)")
+    return 0
+
+
+def _launchd_hint(command: list[str]) -> str:
+    arguments = "\n".join(f"    <string>{word}</string>" for word in command)
+    return (
+        "Save this as ~/Library/LaunchAgents/org.sitting-tracker.collector.plist, then run\n"
+        "  launchctl load ~/Library/LaunchAgents/org.sitting-tracker.collector.plist\n\n"
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
+        '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n'
+        '<plist version="1.0"><dict>\n'
+        "  <key>Label</key><string>org.sitting-tracker.collector</string>\n"
+        f"  <key>ProgramArguments</key><array>\n{arguments}\n  </array>\n"
+        "  <key>RunAtLoad</key><true/>\n  <key>KeepAlive</key><true/>\n"
+        "</dict></plist>"
+    )

@@ -1,0 +1,72 @@
+"""`sitting-tracker status`: what the collector is doing now."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tracker.store import Store, default_store_path
+
+STALE_S = 10.0
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status", help="show the collector's band, battery, posture, streak and errors",
+        description="Show what the collector last reported: connected band and battery, "
+        "current posture and sitting streak, samples stored today, and the last error.")
+    parser.add_argument("--db", type=Path, help=f"the store (default: {default_store_path()})")
+    parser.add_argument("--json", action="store_true", help="print the raw status as JSON")
+    parser.set_defaults(run=run)
+
+
+def read_status(store: Store) -> dict[str, Any] | None:
+    row = store.connection.execute(
+        "SELECT value FROM meta WHERE key = 'collector_status'").fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.db or default_store_path()
+    with Store.open(path, readonly=True) as store:
+        status = read_status(store)
+    if status is None:
+        print(f"no collector has written to {path} yet; start one with "
+              "'sitting-tracker collect' (or try 'sitting-tracker demo')")
+        return 1
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    age = time.time() - float(status.get("updated", 0))
+    running = age < STALE_S and _alive(status.get("pid"))
+    battery = f"{status['battery']} %" if status.get("battery") is not None else "unknown"
+    band = status.get("band") or "none"
+    lines = [
+        f"collector:     {'running' if running else 'not running'} "
+        f"(last report {age:.0f} s ago)",
+        f"band:          {band} ({status.get('profile') or '-'}), "
+        f"{'connected' if status.get('connected') else 'not connected'}, battery {battery}",
+        f"posture:       {status.get('posture') or 'unknown'} "
+        f"(band worn at the {status.get('location', '?')})",
+        f"sitting streak: {status.get('streak_min', 0):.0f} min",
+        f"samples today: {status.get('samples_today', 0):,}",
+        f"last error:    {status.get('last_error') or 'none'}",
+    ]
+    print("\n".join(lines))
+    return 0
