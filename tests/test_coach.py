@@ -83,3 +83,8 @@ def test_snooze_outcome_and_lying_rest() -> None:
     assert [e.detail.split()[0] for e in coach.snoozed(MONDAY_9 + 31 * 60)] == ["snoozed"]
     rest = coach.feed_all(day(("lying", 12), start=MONDAY_9 + 31 * 60))
     assert [e.kind for e in rest] == ["streak_end", "rest"]
+
+
+def test_no_reminder_while_already_standing_up() -> None:
+    events = replay(day(("sitting", 49), ("standing", 1.5), ("sitting", 5)), CoachSettings(), TZ)
+    assert minutes_of(events, "reminder") == [40.0, 50.58]  # the first window sitting again

@@ -98,6 +98,7 @@ class SampleClock:
         self.origin = origin
         self._host0: float | None = None
         self._anchor: tuple[float, float] | None = None  # (device time, timeline time)
+        self._previous: tuple[float, float] | None = None  # last frame's (device, arrival)
         self.last_t: float | None = None
         self.jumps = 0
 
@@ -110,21 +111,38 @@ class SampleClock:
         assert self.origin is not None
         return self.origin + (arrival - self._host0) * self.time_scale
 
+    def _continue_from(self, frame: DecodedFrame, spacing: float, now: float) -> float:
+        """After a jump of the band's clock, place the frame where its arrival says, but
+        never before the last sample already placed."""
+        if self.last_t is None:
+            return now
+        return max(now, self.last_t + frame.n_samples * spacing)
+
     def times(self, frame: DecodedFrame, arrival: float) -> np.ndarray:
         n = frame.n_samples
-        spacing = frame.sample_interval_s or 1.0 / self.rate_hz
+        nominal = 1.0 / self.rate_hz
+        spacing = frame.sample_interval_s or nominal
+        if not 0.5 * nominal < spacing < 2.0 * nominal:
+            spacing = nominal  # a spacing derived across a clock jump or a lost frame
         now = self.timeline(arrival)
+        # Arrival times jitter with the link and the event loop; replayed N times faster,
+        # the jitter is N times larger on the timeline.
+        tolerance = CLOCK_JUMP_S * max(1.0, self.time_scale)
         if frame.device_time_s is not None:
-            if self._anchor is None or abs(self._anchor[1] + frame.device_time_s
-                                           - self._anchor[0] - now) > CLOCK_JUMP_S:
+            # A jump is a step between consecutive frames that the arrival times do not
+            # show; a slow drift between the two clocks is not one.
+            if self._anchor is None or self._previous is None or abs(
+                    (frame.device_time_s - self._previous[0]) - (now - self._previous[1])
+            ) > tolerance:
+                placed = now
                 if self._anchor is not None:
                     self.jumps += 1
-                self._anchor = (frame.device_time_s, now)
+                    placed = self._continue_from(frame, spacing, now)
+                self._anchor = (frame.device_time_s, placed)
+            self._previous = (frame.device_time_s, now)
             last = self._anchor[1] + frame.device_time_s - self._anchor[0]
         else:
             expected = None if self.last_t is None else self.last_t + n * spacing
-            # Arrivals jitter by the link latency (scaled when replayed fast).
-            tolerance = max(1.0, 0.5 * self.time_scale)
             last = expected if expected is not None and abs(expected - now) < tolerance else now
         times = last - spacing * np.arange(n - 1, -1, -1)
         self.last_t = float(times[-1]) if n else self.last_t

@@ -8,7 +8,7 @@ tests), so a replayed day gives the nudges the live run gave.
   `break_min`, or a data gap longer than `streak_gap_tolerance_min`. Shorter upright
   moments and shorter gaps do not end it: the streak's length is the time since it began.
 - When the streak reaches `sitting_threshold_min`, a nudge fires; then a reminder every
-  `remind_every_min` until the streak ends. Outside working days/hours, in quiet hours,
+  `remind_every_min` until the streak ends, but never while the person is already up. Outside working days/hours, in quiet hours,
   while snoozed or in a meeting, a due nudge is *suppressed* (recorded once per pause)
   and fires as soon as the pause is over, if the break is still owed.
 - Every nudge gets an outcome: `taken` (a verified break followed it), `snoozed`,
@@ -164,6 +164,8 @@ class Coach:
         settings = self.settings
         if (now - streak.start) / 60.0 < settings.sitting_threshold_min:
             return []
+        if streak.upright_since is not None or streak.lying_since is not None:
+            return []  # already up (or lying down): a nudge now would only interrupt
         if streak.last_nudge is not None and \
                 (now - streak.last_nudge) / 60.0 < settings.remind_every_min - 1e-9:
             return []
