@@ -1,0 +1,206 @@
+"""Labelled windows for each wear location, built from the recordings in ``data/``.
+
+Every recording is cut into gap-free segments and windowed exactly as at run time
+(:mod:`tracker.signal`), so features, neighbour context and smoothing see the same kind
+of input in training and in use.  Windows whose samples do not all share one posture
+label keep an empty label: they are not trained or scored on, but they stay in their
+segment so neighbour context and smoothing run over the real sequence.
+
+Label mapping (see ``data/README.md`` for the reasoning):
+
+* HAPT (waist): walking, upstairs, downstairs -> walking; sitting; standing; lying;
+  postural transitions and unlabelled stretches -> empty.
+* WISDM 2019 (wrist, thigh): walking, stairs, jogging -> walking; sitting; standing.
+  At the wrist also the table activities typing, writing, eating_* and drinking ->
+  sitting, and brushing_teeth and folding_clothes -> standing (``LOCATION_POSTURE``).
+  ``source`` keeps the original name, so scores are reported on the three activities
+  whose posture the dataset states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tracker.features import window_features
+from tracker.signal import Segment, samples_per_window, split_segments
+
+LOCATIONS: tuple[str, ...] = ("waist", "wrist", "thigh")
+HAPT_FILE = "hapt_waist.parquet"
+WISDM_FILE = "wisdm2019_wrist_thigh.parquet"
+HAPT_RATE_HZ = 50.0
+
+HAPT_SOURCE = {
+    1: "walking",
+    2: "upstairs",
+    3: "downstairs",
+    4: "sitting",
+    5: "standing",
+    6: "lying",
+}
+HAPT_POSTURE = {
+    "walking": "walking",
+    "upstairs": "walking",
+    "downstairs": "walking",
+    "sitting": "sitting",
+    "standing": "standing",
+    "lying": "lying",
+}
+WISDM_POSTURE = {
+    "walking": "walking",
+    "stairs": "walking",
+    "jogging": "walking",
+    "sitting": "sitting",
+    "typing": "sitting",
+    "writing": "sitting",
+    "eating_soup": "sitting",
+    "eating_chips": "sitting",
+    "eating_pasta": "sitting",
+    "eating_sandwich": "sitting",
+    "drinking": "sitting",
+    "standing": "standing",
+    "brushing_teeth": "standing",
+    "folding_clothes": "standing",
+}
+# On the thigh the table and hand activities add no posture variety the three main
+# activities lack (the hands do not move the thigh), only the risk of a wrong guess, so the
+# thigh model trains on the stated postures alone.  At the wrist they add what the plain
+# sitting and standing recordings lack: hands busy while seated, and while standing.
+LOCATION_POSTURE = {
+    "waist": HAPT_POSTURE,
+    "wrist": WISDM_POSTURE,
+    "thigh": {k: v for k, v in WISDM_POSTURE.items() if k == v or k in ("stairs", "jogging")},
+}
+# Activities whose posture the dataset states; scores are reported on these.
+GENUINE_SOURCES = frozenset({"walking", "upstairs", "downstairs", "sitting", "standing", "lying"})
+
+
+@dataclass(frozen=True)
+class LabelledWindows:
+    """Base features of windows in segment order, with labels and grouping."""
+
+    features: np.ndarray  # (n, len(FEATURE_NAMES)) float32
+    labels: np.ndarray  # (n,) posture label, "" where the window is not usable
+    sources: np.ndarray  # (n,) original activity name, "" where mixed
+    subjects: np.ndarray  # (n,) int subject id
+    segments: np.ndarray  # (n,) int segment id; a segment's windows are contiguous, in order
+    offsets: np.ndarray  # (n,) window-grid offset in samples (0 = the run-time grid)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, mask: np.ndarray) -> LabelledWindows:
+        """Rows where ``mask`` holds; keep whole segments to keep context meaningful."""
+        return LabelledWindows(
+            self.features[mask],
+            self.labels[mask],
+            self.sources[mask],
+            self.subjects[mask],
+            self.segments[mask],
+            self.offsets[mask],
+        )
+
+
+def _window_labels(labels_on_grid: np.ndarray, length: int) -> np.ndarray:
+    """A window's label when all its samples agree, else ""."""
+    n = len(labels_on_grid) // length
+    grid = labels_on_grid[: n * length].reshape(n, length)
+    same = (grid == grid[:, :1]).all(axis=1)
+    return np.where(same, grid[:, 0], "")
+
+
+def _labels_on_grid(t: np.ndarray, labels: np.ndarray, segment: Segment) -> np.ndarray:
+    """Label of the latest raw sample at or before each resampled instant."""
+    grid = segment.start + np.arange(len(segment.samples)) / segment.rate_hz
+    idx = np.searchsorted(t, grid + 1e-9, side="right") - 1
+    return labels[idx.clip(0, len(t) - 1)]
+
+
+def _recordings(
+    location: str, data_dir: Path
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(subject, t seconds, xyz g, source label per sample) per continuous recording."""
+    acc = ["acc_x", "acc_y", "acc_z"]
+    if location == "waist":
+        frame = pd.read_parquet(data_dir / HAPT_FILE)
+        for (subject, _), rec in frame.groupby(["subject", "recording"], sort=True):
+            source = rec["label"].map(HAPT_SOURCE).fillna("").to_numpy(dtype=object)
+            t = rec["sample"].to_numpy(np.float64) / HAPT_RATE_HZ
+            yield int(subject), t, rec[acc].to_numpy(np.float32), source
+        return
+    frame = pd.read_parquet(data_dir / WISDM_FILE, filters=[("device", "==", location)])
+    for subject, rec in frame.groupby("subject", sort=True, observed=True):
+        labels = rec["label"].astype(str).to_numpy(dtype=object)
+        t = rec["t"].to_numpy(np.float64) / 1e9
+        # each activity block is its own recording: cut at every label change
+        cuts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(t)], strict=True):
+            yield int(subject), t[a:b], rec[acc].to_numpy(np.float32)[a:b], labels[a:b]
+
+
+def random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
+    """Rotation (3, 3) float32 about a random axis by a uniform angle in +-max_deg."""
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    angle = np.radians(rng.uniform(-max_deg, max_deg))
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    rotation = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+    return rotation.astype(np.float32)
+
+
+def load_location(
+    location: str,
+    data_dir: Path,
+    rate_hz: float,
+    window_s: float,
+    grid_offsets: tuple[float, ...] = (0.0,),
+    tilt_deg: float = 0.0,
+    seed: int = 0,
+) -> LabelledWindows:
+    """Windows of every recording for one location.
+
+    ``grid_offsets`` (fractions of a window) add shifted window grids: more, partly
+    overlapping training windows; offset 0 is the grid used at run time.  The shifted
+    grids of each segment are also turned by a random rotation of up to ``tilt_deg``
+    degrees, standing in for a band worn a little differently; the run-time grid is
+    left as recorded, so scores are computed on real orientations only.
+    """
+    if location not in LOCATIONS:
+        raise ValueError(f"unknown location {location!r}; expected one of {LOCATIONS}")
+    posture = LOCATION_POSTURE[location]
+    length = samples_per_window(rate_hz, window_s)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("f", "l", "s", "subj", "seg", "off")}
+    segment_id = 0
+    rng = np.random.default_rng(seed)
+    for subject, t, xyz, source in _recordings(location, Path(data_dir)):
+        for segment in split_segments(t, xyz, rate_hz):
+            grid_sources = _labels_on_grid(t, source, segment)
+            for fraction in grid_offsets:
+                shift = round(fraction * length)
+                samples = segment.samples[shift:]
+                n = len(samples) // length
+                if n == 0:
+                    continue
+                windows = samples[: n * length].reshape(n, length, 3)
+                if shift and tilt_deg > 0:
+                    windows = windows @ random_rotation(rng, tilt_deg).T
+                src = _window_labels(grid_sources[shift:], length)
+                parts["f"].append(window_features(windows, rate_hz))
+                parts["s"].append(src)
+                parts["l"].append(np.array([posture.get(s, "") for s in src], dtype=object))
+                parts["subj"].append(np.full(n, subject))
+                parts["seg"].append(np.full(n, segment_id))
+                parts["off"].append(np.full(n, shift))
+                segment_id += 1
+    return LabelledWindows(
+        features=np.concatenate(parts["f"]),
+        labels=np.concatenate(parts["l"]).astype(str),
+        sources=np.concatenate(parts["s"]).astype(str),
+        subjects=np.concatenate(parts["subj"]),
+        segments=np.concatenate(parts["seg"]),
+        offsets=np.concatenate(parts["off"]),
+    )
