@@ -8,9 +8,10 @@ tests), so a replayed day gives the nudges the live run gave.
   `break_min`, or a data gap longer than `streak_gap_tolerance_min`. Shorter upright
   moments and shorter gaps do not end it: the streak's length is the time since it began.
 - When the streak reaches `sitting_threshold_min`, a nudge fires; then a reminder every
-  `remind_every_min` until the streak ends, but never while the person is already up. Outside working days/hours, in quiet hours,
-  while snoozed or in a meeting, a due nudge is *suppressed* (recorded once per pause)
-  and fires as soon as the pause is over, if the break is still owed.
+  `remind_every_min` until the streak ends, but never while the person is already up.
+  Outside working days/hours, in quiet hours, while snoozed or in a meeting, a due nudge
+  is *suppressed* (recorded once per pause) and fires as soon as the pause is over, if
+  the break is still owed.
 - Every nudge gets an outcome: `taken` (a verified break followed it), `snoozed`,
   `ignored` (a reminder replaced it, or the streak ended without a break, e.g. the band
   was taken off).
