@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-venv.sh test
-bash scripts/install-system-deps.sh
+bash scripts/install-system-deps.sh --tests
 .venv/bin/ruff check tracker tests scripts dashboard
-.venv/bin/mypy tracker
+.venv/bin/mypy tracker dashboard
 .venv/bin/python -m pytest "$@"

@@ -247,6 +247,16 @@ class Store:
             connection.executemany(
                 "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def delete_windows(self, start_s: float, end_s: float, *,
+                       participant: str = DEFAULT_PARTICIPANT,
+                       device: str = DEFAULT_DEVICE) -> None:
+        """Remove the windows that start within [start_s, end_s)."""
+        with self.transaction() as connection:
+            connection.execute(
+                "DELETE FROM windows WHERE participant_id = ? AND device_id = ? "
+                "AND start_s >= ? AND start_s < ?",
+                (participant, device, _finite(start_s), _finite(end_s)))
+
     def replace_bouts(self, bouts: pd.DataFrame, start_s: float, end_s: float, *,
                       participant: str = DEFAULT_PARTICIPANT,
                       device: str = DEFAULT_DEVICE) -> None:

@@ -1,6 +1,19 @@
 """The subcommands of `sitting-tracker`. Each module has `add_parser(subparsers)` that
 registers it with `run=` set to the function carrying it out."""
 
-from tracker.commands import classify, emulate, export, scan, stream, train
+from tracker.commands import (
+    classify,
+    collect,
+    dashboard,
+    demo,
+    emulate,
+    export,
+    scan,
+    service,
+    status,
+    stream,
+    train,
+)
 
-COMMANDS = (classify, train, export, scan, stream, emulate)
+COMMANDS = (classify, train, export, collect, status, service, dashboard, demo, scan, stream,
+            emulate)

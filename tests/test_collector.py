@@ -1,0 +1,255 @@
+"""The collector end to end: an emulated band replaying a real office day, bleak's real
+BlueZ backend, the real model, a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.coach import replay
+from tracker.collector import Collector, CollectorError, CollectorOptions
+from tracker.config import WEEKDAYS, CoachSettings, NotifySettings, Settings
+from tracker.emulator import ArrayMotionSource, Emulator, PolarVeritySense, find_dbus_daemon
+from tracker.emulator.bands import Band
+from tracker.model import load_default_model
+from tracker.pipeline import classify_chunks
+from tracker.scenarios import resolve_scenario, scenario_samples
+from tracker.store import Store
+
+pytestmark = [
+    pytest.mark.skipif(find_dbus_daemon() is None,
+                       reason="dbus-daemon not found; run scripts/install-system-deps.sh"),
+    pytest.mark.timeout(240),
+]
+TZ = ZoneInfo("Europe/Berlin")
+MONDAY_9 = datetime(2024, 6, 3, 9, 0, tzinfo=TZ).timestamp()
+SETTINGS = Settings(coach=CoachSettings(working_days=WEEKDAYS),
+                    notify=NotifySettings(desktop=False))
+
+
+async def collect(band: Band, db: Path, *, speed: float, duration_s: float,
+                  during: object = None) -> Collector:
+    """Run a collector on `band` for `duration_s` band seconds starting Monday 09:00."""
+    options = CollectorOptions(db=db, device="Polar", location="thigh", time_scale=speed,
+                               origin=MONDAY_9, duration_s=duration_s)
+    collector = Collector(options, SETTINGS, load_default_model("thigh"), TZ)
+    async with Emulator(band):
+        stop = asyncio.Event()
+        task = asyncio.create_task(collector.run(stop))
+        if during is not None:
+            await during(band, collector)  # type: ignore[operator]
+        await asyncio.wait_for(task, timeout=200)
+    return collector
+
+
+def minutes(events: pd.DataFrame, kind: str) -> list[float]:
+    return [round((t - MONDAY_9) / 60, 2) for t in events.loc[events["kind"] == kind, "time_s"]]
+
+
+def near(found: list[float], expected: list[float], tolerance_min: float) -> bool:
+    return len(found) == len(expected) and all(
+        abs(f - e) <= tolerance_min for f, e in zip(found, expected, strict=True))
+
+
+@pytest.fixture(scope="module")
+def office_morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """Two hours of the office day, replayed at 240x through the whole stack; returns the
+    store and how far into the day (minutes) the first sample stored was: the band's
+    wearer goes on moving while the collector connects."""
+    db = tmp_path_factory.mktemp("collector") / "tracker.sqlite"
+    band = PolarVeritySense(resolve_scenario("office-day", 52.0), speed=240)
+    asyncio.run(collect(band, db, speed=240, duration_s=2 * 3600))
+    first = band.frames[0]
+    return db, (first.band_time_s - (len(first.samples) - 1) / 52.0) / 60
+
+
+def test_nudges_and_breaks_fire_at_the_right_band_times(
+        office_morning: tuple[Path, float]) -> None:
+    db, skipped = office_morning
+    with Store.open(db, readonly=True) as store:
+        events, windows = store.events(), store.windows()
+    # The coach saw the windows live; replayed over the final stored windows it must give
+    # the same nudges to within one 5 s window.
+    replayed = replay(list(windows[["start_s", "end_s", "label"]].itertuples(index=False)),
+                      SETTINGS.coach, TZ)
+    as_replayed = pd.DataFrame({"time_s": [e.time for e in replayed],
+                                "kind": [e.kind for e in replayed]})
+    window = 5 / 60
+    for kind in ("nudge", "reminder", "break"):
+        assert near(minutes(events, kind), minutes(as_replayed, kind), window), kind
+    # Against the day's script (sitting 0-50 min, walk, stand 53-63, sitting 63-98, walk,
+    # sitting 103-148): a nudge 30 min into each streak, a reminder 10 min later, a break
+    # where each walk starts; within a minute, as the labels at a posture change can be.
+    def script(*times: float) -> list[float]:
+        return [t - skipped for t in times]
+
+    assert near(minutes(events, "nudge"), script(30, 93), 1.0), minutes(events, "nudge")
+    assert near(minutes(events, "reminder"), script(40), 1.0), minutes(events, "reminder")
+    assert near(minutes(events, "break"), script(50, 98), 1.0), minutes(events, "break")
+    outcomes = events.loc[events["kind"] == "outcome", "detail"].str.split().str[0].tolist()
+    assert outcomes.count("taken") == 2
+
+
+def test_live_labels_equal_classify_on_the_stored_samples(
+        office_morning: tuple[Path, float]) -> None:
+    with Store.open(office_morning[0], readonly=True) as store:
+        stored = store.windows()
+        chunks = [(c.t, c.xyz) for _, _, c in store.raw_chunks()]
+        raw_samples = sum(len(t) for t, _ in chunks)
+        integrity = store.connection.execute("PRAGMA integrity_check").fetchone()[0]
+    batch = pd.concat(list(classify_chunks(chunks, load_default_model("thigh"))))
+    assert integrity == "ok"
+    assert raw_samples == 2 * 3600 * 52  # every sample the band sent
+    assert len(stored) == len(batch) >= 1440
+    np.testing.assert_allclose(stored["start_s"].to_numpy(), batch["start"].to_numpy())
+    assert stored["label"].tolist() == batch["label"].tolist()
+    # And the labels mostly agree with the day's script.
+    _, truth = scenario_samples("office-day", 52.0)
+    middle = (stored["start_s"] + 2.5 - MONDAY_9) / 60 + office_morning[1]
+    expected = [next(p for a, b, p in truth if a / 60 <= m < b / 60) for m in middle]
+    agreement = (stored["label"].to_numpy() == np.array(expected)).mean()
+    assert agreement > 0.85, agreement
+
+
+def test_a_ten_minute_link_loss_is_a_gap_never_sitting_and_never_nudged(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.sqlite"
+    source = resolve_scenario("office-day", 52.0)
+    speed = 120
+
+    async def drop_link(band: Band, collector: Collector) -> None:
+        # 20 band minutes in, lose the link for 10 band minutes.
+        await asyncio.sleep(20 * 60 / speed)
+        band.faults.link_loss(refuse_reconnect_s=600)
+
+    asyncio.run(collect(PolarVeritySense(source, speed=speed), db, speed=speed,
+                        duration_s=45 * 60, during=drop_link))
+    with Store.open(db, readonly=True) as store:
+        windows, events = store.windows(), store.events()
+    gap = windows[(windows["label"] == "unknown") & (windows["end_s"] - windows["start_s"] > 300)]
+    assert len(gap) == 1
+    start, end = (gap["start_s"].iloc[0] - MONDAY_9) / 60, (gap["end_s"].iloc[0] - MONDAY_9) / 60
+    assert 19 < start < 22 and 29 < end < 33
+    during = windows[(windows["start_s"] >= gap["start_s"].iloc[0])
+                     & (windows["start_s"] < gap["end_s"].iloc[0])]
+    assert set(during["label"]) == {"unknown"}
+    # The gap ended the streak that began at 09:00, so no nudge at 30 min; the new
+    # streak after the gap is shorter than 30 minutes when the run ends at 45 min.
+    assert minutes(events, "nudge") == []
+    assert "gap" in " ".join(events.loc[events["kind"] == "streak_end", "detail"])
+
+
+def test_one_collector_per_store(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.sqlite"
+    from filelock import FileLock
+
+    with FileLock(f"{db}.lock"):
+        options = CollectorOptions(db=db, device="Polar", location="thigh")
+        collector = Collector(options, SETTINGS, load_default_model("thigh"), TZ)
+        with pytest.raises(CollectorError, match="in use by another collector"):
+            asyncio.run(collector.run(asyncio.Event()))
+
+
+def test_bad_settings_stop_the_collector_at_start_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[coach]\nsitting_threshold_minutes = 30\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "collect", "--device", "x", "--db",
+         str(tmp_path / "s.sqlite"), "--config", str(config)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "coach.sitting_threshold_minutes: unknown setting" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def ramp(n: int) -> np.ndarray:
+    """Motion that identifies each sample (x, y count samples in mG) on a still thigh."""
+    k = np.arange(n)
+    return np.column_stack([(k % 1000) / 1000.0, (k // 1000 % 1000) / 1000.0,
+                            np.full(n, 0.9)]).astype(np.float32)
+
+
+def test_sigkill_loses_at_most_two_seconds_and_the_store_survives(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.sqlite"
+    speed = 5.0
+    band = PolarVeritySense(ArrayMotionSource(ramp(2_000_000), 52.0), speed=speed)
+
+    async def scenario() -> tuple[int, int, float]:
+        async with Emulator(band, apply_env=False) as emu:
+            env = emu.bus.environ()
+            command = [sys.executable, "-m", "tracker.cli", "collect", "--device", "Polar",
+                       "--location", "thigh", "--db", str(db), "--speed", str(speed)]
+            process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+            await _wait_for_samples(db, 52 * 30)
+            await asyncio.sleep(3)
+            sent_before_kill = sum(len(f.samples) for f in band.frames)
+            process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(process.wait, 10)
+            killed_at = time.monotonic()
+            stored = _stored_samples(db)
+            # Restart: it finishes what the killed one left open, then streams on.
+            restarted = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+            await _wait_for_samples(db, stored + 52 * 20)
+            restarted.send_signal(signal.SIGTERM)
+            # Wait in a thread: the emulated band lives in this event loop and must go on
+            # answering while the collector stops its stream and disconnects.
+            code = await asyncio.to_thread(restarted.wait, 30)
+            assert code == 0, restarted.stderr.read()  # type: ignore[union-attr]
+            return sent_before_kill, stored, killed_at
+
+    sent, stored, _ = asyncio.run(scenario())
+    lost_host_s = (sent - stored) / 52.0 / speed
+    assert lost_host_s <= 2.0, f"lost {lost_host_s:.2f} s of samples"
+    connection = sqlite3.connect(db)
+    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    connection.close()
+    with Store.open(db, readonly=True) as store:
+        windows = store.windows()
+        chunks = [(c.t, c.xyz) for _, _, c in store.raw_chunks()]
+    batch = pd.concat(list(classify_chunks(chunks, load_default_model("thigh"))))
+    # Even the windows the killed collector left provisional are final now.
+    assert windows["label"].tolist() == batch["label"].tolist()
+
+
+def _stored_samples(db: Path) -> int:
+    try:
+        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            value = connection.execute("SELECT sum(n_samples) FROM raw_chunks").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return 0
+    return int(value or 0)
+
+
+async def _wait_for_samples(db: Path, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _stored_samples(db) < n:
+        assert time.monotonic() < deadline, f"only {_stored_samples(db)} samples stored"
+        await asyncio.sleep(0.2)
+
+
+def test_demo_contract_exits_zero_with_a_complete_store(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite"
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "demo", "--no-dashboard", "--speed", "300",
+         "--duration", "1200", "--db", str(db)], capture_output=True, text=True, timeout=180,
+        env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    with Store.open(db, readonly=True) as store:
+        windows = store.windows()
+        samples = store.connection.execute("SELECT sum(n_samples) FROM raw_chunks").fetchone()[0]
+    assert samples == 1200 * 52
+    assert len(windows) == 1200 / 5 and (windows["label"] == "sitting").mean() > 0.9

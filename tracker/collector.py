@@ -1,0 +1,392 @@
+"""The collector: band -> pipeline -> store -> coach -> nudges, for as long as it runs.
+
+Samples from the band are quantised exactly as the store keeps them, pushed through the
+same `WindowClassifier` that `classify` uses, and written to the store: raw samples at
+least every `flush_every_s`, windows as soon as their label is known (updated while
+the segment goes on, final when it ends). When the collector stops, or on the next
+start after a crash, whatever segment was open is classified again from the stored raw
+samples, so the stored windows always end up equal to what `classify` gives for them.
+
+The coach sees each window once, in time order, and its nudges go to the desktop, to
+the band (where it can buzz) and to the store as events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tracker import bouts as bout_rules
+from tracker.ble import BandSession
+from tracker.coach import Coach, CoachEvent, Pause
+from tracker.config import Settings
+from tracker.labels import SITTING, UNKNOWN
+from tracker.notify import DesktopNotifications, NudgeAction
+from tracker.pipeline import Classifier, WindowClassifier, classify_chunks
+from tracker.store import Store, quantise
+from tracker.suggestions import DayContext, next_suggestion
+
+log = logging.getLogger(__name__)
+
+STATUS_KEY = "collector_status"
+SNOOZE_CHOICES_MIN = (15, 30, 60)
+MEETING_MIN = 60
+
+
+class CollectorError(Exception):
+    """The collector cannot start (store locked by another collector, bad settings)."""
+
+
+@dataclass
+class CollectorOptions:
+    db: Path
+    device: str  # band name (or part of it) or address
+    location: str
+    participant: str = "me"
+    time_scale: float = 1.0  # follow an emulated band replayed this many times faster
+    origin: float | None = None  # timeline time of the first sample (default: now)
+    duration_s: float | None = None  # stop after this much band time (the demo)
+    flush_every_s: float = 1.0  # host seconds between raw flushes
+    relabel_every_s: float = 60.0  # band seconds between updates of today's bouts
+
+
+class Collector:
+    def __init__(self, options: CollectorOptions, settings: Settings, model: Classifier,
+                 tz: tzinfo, notifier: DesktopNotifications | None = None) -> None:
+        self.options = options
+        self.settings = settings
+        self.model = model
+        self.tz = tz
+        self.notifier = notifier if notifier is not None else DesktopNotifications()
+        self.device_id = options.device
+        self.store: Store | None = None
+        self.classifier = WindowClassifier(model, block_windows=1)
+        self.coach = Coach(settings.coach, tz)
+        self.session: BandSession | None = None
+        self._raw: list[tuple[np.ndarray, np.ndarray]] = []
+        self._coached_until = -np.inf  # end of the last window the coach has seen
+        self._first_t: float | None = None
+        self._last_t: float | None = None
+        self._last_relabel = -np.inf
+        self._events_seen_until = time.time()
+        self._samples_today = 0
+        self._day = ""
+        self._pending_nudges: list[CoachEvent] = []
+        self._stop: asyncio.Event | None = None
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from filelock import FileLock, Timeout
+
+        self._stop = stop
+        lock = FileLock(f"{self.options.db}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise CollectorError(f"{self.options.db} is in use by another collector "
+                                 "(one collector per store)") from None
+        try:
+            self.store = Store.open(self.options.db)
+            self._finalise_unfinished()
+            self._restore_coach()
+            self.session = BandSession(self.options.device, self._on_samples,
+                                       time_scale=self.options.time_scale,
+                                       origin=self._origin(), on_event=self._on_band_event)
+            session_task = asyncio.create_task(self.session.run(stop))
+            try:
+                while not stop.is_set() and not session_task.done():
+                    await self._tick()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.options.flush_every_s)
+            finally:
+                stop.set()
+                await session_task
+            self._close()
+        finally:
+            if self.store is not None:
+                self._write_status(connected=False)
+                self.store.close()
+            lock.release()
+
+    def _origin(self) -> float | None:
+        """Where the timeline starts. A real band (time_scale 1) is on the host clock. A
+        band replayed faster runs ahead of it, so after a restart its timeline goes on
+        from where the last run left it, plus the replayed time since."""
+        if self.options.origin is not None or self.options.time_scale == 1.0:
+            return self.options.origin
+        status = json.loads(self._get_meta(STATUS_KEY) or "{}")
+        if not status.get("last_sample"):
+            return None
+        away = max(0.0, time.time() - float(status["updated"]))
+        return float(status["last_sample"]) + away * self.options.time_scale
+
+    def _close(self) -> None:
+        """Flush everything and make the stored windows final."""
+        for frame in self.classifier.finish():
+            self._store_windows(frame, final=True)
+        self._flush_raw()
+        self._relabel_bouts()
+        if self._last_t is not None:
+            self._set_finalised(self._last_t + 1e-6)  # just after the last sample
+        self._deliver_pending()
+
+    def _set_finalised(self, until: float) -> None:
+        self._set_meta(f"finalised_until:{self.device_id}", repr(until))
+
+    # --- samples in ------------------------------------------------------------------
+
+    def _on_samples(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        exact = quantise(t, xyz)
+        if self.options.duration_s is not None:
+            if self._first_t is None:
+                self._first_t = float(exact.t[0])
+            keep = exact.t < self._first_t + self.options.duration_s
+            if not keep.all():
+                assert self._stop is not None
+                self._stop.set()
+            exact = type(exact)(t=exact.t[keep], xyz=exact.xyz[keep])
+            if len(exact.t) == 0:
+                return
+        self._raw.append((exact.t, exact.xyz))
+        self._last_t = float(exact.t[-1])
+        self._count_today(len(exact.t))
+        for frame in self.classifier.push(exact.t, exact.xyz):
+            self._store_windows(frame, final=True)
+
+    def _store_windows(self, frame: pd.DataFrame, final: bool) -> None:
+        assert self.store is not None
+        self.store.add_windows(frame, location=self.options.location,
+                               participant=self.options.participant, device=self.device_id)
+        fresh = frame[frame["start"] >= self._coached_until - 1e-6]
+        for row in fresh.itertuples(index=False):
+            for event in self.coach.feed(float(row.start), float(row.end), str(row.label)):
+                self._record(event)
+        if len(fresh):
+            self._coached_until = float(fresh["end"].iloc[-1])
+        if final and len(frame):
+            self._relabel_bouts()
+            if frame["label"].iloc[-1] == UNKNOWN:
+                # A gap row ends where the next segment starts: everything before it is
+                # final, and classifying from there on starts on the same grid.
+                self._set_finalised(float(frame["end"].iloc[-1]))
+
+    def _count_today(self, n: int) -> None:
+        day = datetime.now(self.tz).date().isoformat()
+        if day != self._day:
+            self._day, self._samples_today = day, 0
+        self._samples_today += n
+
+    # --- the periodic work -------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        """Once a host second or so: store raw samples, label the open segment so far
+        (the coach sees each new window), obey the user's controls, nudge."""
+        self._flush_raw()
+        self._read_controls()
+        live = self.classifier.open_segment_rows()
+        if live is not None:
+            self._store_windows(live, final=False)
+            if self._last_t is not None and \
+                    self._last_t - self._last_relabel >= self.options.relabel_every_s:
+                self._last_relabel = self._last_t
+                self._relabel_bouts()
+        self._write_status(bool(self.session and self.session.stats.connected), live)
+        await self._deliver_nudges()
+
+    def _flush_raw(self) -> None:
+        if not self._raw or self.store is None:
+            return
+        t = np.concatenate([p[0] for p in self._raw])
+        xyz = np.concatenate([p[1] for p in self._raw])
+        self._raw = []
+        self.store.add_raw(t, xyz, participant=self.options.participant, device=self.device_id)
+
+    def _relabel_bouts(self) -> None:
+        """Bouts of the stored windows since local midnight (cheap: a day is 17k windows)."""
+        assert self.store is not None
+        if self._last_t is None:
+            return
+        local = datetime.fromtimestamp(self._last_t, self.tz)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        windows = self.store.windows(day_start, np.inf, self.options.participant)
+        windows = windows[windows["device_id"] == self.device_id]
+        bouts = bout_rules.bouts_from_windows(windows.rename(
+            columns={"start_s": "start", "end_s": "end"}))
+        self.store.replace_bouts(bouts, day_start, np.inf, participant=self.options.participant,
+                                 device=self.device_id)
+
+    # --- the coach and the user's controls ---------------------------------------------
+
+    def _record(self, event: CoachEvent) -> None:
+        assert self.store is not None
+        self.store.add_event(event.time, event.kind, event.detail,
+                             participant=self.options.participant, device=self.device_id)
+        if event.kind in ("nudge", "reminder"):
+            self._pending_nudges.append(event)
+
+    async def _deliver_nudges(self) -> None:
+        pending, self._pending_nudges = self._pending_nudges, []
+        for event in pending:
+            await self._deliver(event)
+
+    def _deliver_pending(self) -> None:
+        self._pending_nudges = []  # the run is over: a nudge now would be stale
+
+    async def _deliver(self, event: CoachEvent) -> None:
+        suggestion = next_suggestion(self._day_context(event.time))
+        title = f"Sitting for {self.coach.streak_minutes(event.time):.0f} min: time to move"
+        body = f"{suggestion.title} ({suggestion.duration_min:g} min). {suggestion.instructions}"
+        actions = (*(NudgeAction(f"Snooze {m} min", self._snooze_action(m))
+                     for m in SNOOZE_CHOICES_MIN[:2]),
+                   NudgeAction("In a meeting", self._meeting_action()))
+        channels = []
+        if self.settings.notify.desktop and await self.notifier.send(title, body, actions):
+            channels.append("desktop")
+        if self.settings.notify.band and self.session is not None and \
+                await self.session.buzz(title, suggestion.title):
+            channels.append("band")
+        assert self.store is not None
+        self.store.add_event(event.time, f"{event.kind}_delivered",
+                             json.dumps({"channels": channels, "suggestion": suggestion.key}),
+                             participant=self.options.participant, device=self.device_id)
+
+    def _day_context(self, now: float) -> DayContext:
+        assert self.store is not None
+        local = datetime.fromtimestamp(now, self.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        windows = self.store.windows(midnight, now, self.options.participant)
+        durations = windows["end_s"] - windows["start_s"]
+        events = self.store.events(midnight, now, self.options.participant)
+        return DayContext(
+            streak_min=self.coach.streak_minutes(now),
+            sitting_today_min=float(durations[windows["label"] == SITTING].sum()) / 60,
+            local_hour=local.hour + local.minute / 60,
+            lying_rest_done_today=bool((events["kind"] == "rest").any()),
+            location=self.options.location)
+
+    def _timeline_now(self) -> float:
+        clock = self.session.clock if self.session else None
+        return clock.timeline(time.monotonic()) if clock is not None else time.time()
+
+    def _snooze_action(self, minutes: int) -> Callable[[], None]:
+        def press() -> None:
+            now = self._timeline_now()
+            assert self.store is not None
+            self.store.add_event(now, "snooze", f"until={now + minutes * 60:.0f}",
+                                 participant=self.options.participant, device=self.device_id)
+            for event in self.coach.snoozed(now):
+                self._record(event)
+            self._read_controls()
+        return press
+
+    def _meeting_action(self) -> Callable[[], None]:
+        def press() -> None:
+            now = self._timeline_now()
+            assert self.store is not None
+            self.store.add_event(now, "meeting", f"until={now + MEETING_MIN * 60:.0f}",
+                                 participant=self.options.participant, device=self.device_id)
+            self._read_controls()
+        return press
+
+    def _read_controls(self) -> None:
+        """Snoozes and meetings set from the dashboard or a notification, as pauses."""
+        assert self.store is not None
+        events = self.store.events(self._timeline_now() - 86400, np.inf,
+                                   self.options.participant)
+        pauses: list[Pause] = []
+        for row in events[events["kind"].isin(["snooze", "meeting", "meeting_end"])].itertuples():
+            if row.kind == "meeting_end":
+                pauses = [p if p.reason != "meeting" else Pause(p.start, row.time_s, p.reason)
+                          for p in pauses]
+                continue
+            until = float(str(row.detail).removeprefix("until="))
+            pauses.append(Pause(float(row.time_s), until, str(row.kind)))
+        self.coach.pauses = pauses
+
+    # --- start-up -----------------------------------------------------------------------
+
+    def _finalise_unfinished(self) -> None:
+        """Classify again the stored raw samples after the last final window (a crash
+        left its open segment with provisional labels)."""
+        assert self.store is not None
+        since = float(self._get_meta(f"finalised_until:{self.device_id}") or "-inf")
+        # `since` is where a segment starts (or just after the last sample), so the
+        # samples from there on classify on the same grid as a `classify` of everything.
+        chunks = ((c.t[c.t >= since], c.xyz[c.t >= since])
+                  for _, device, c in self.store.raw_chunks(since, np.inf,
+                                                            self.options.participant)
+                  if device == self.device_id)
+        last = None
+        with self.store.transaction():
+            # The crashed run's provisional windows go; the final ones take their place.
+            self.store.delete_windows(since, np.inf, participant=self.options.participant,
+                                      device=self.device_id)
+            for frame in classify_chunks(chunks, self.model):
+                frame = frame[frame["start"] >= since - 1e-6]
+                self.store.add_windows(frame, location=self.options.location,
+                                       participant=self.options.participant,
+                                       device=self.device_id)
+                if len(frame):
+                    last = float(frame["end"].iloc[-1])
+        if last is not None:
+            self._last_t = last
+            self._relabel_bouts()
+            self._set_finalised(last + 1e-6)  # the trailing gap row ends at the last sample
+            self._last_t = None
+
+    def _restore_coach(self) -> None:
+        """Replay the last hours of stored windows so a streak survives a restart."""
+        assert self.store is not None
+        windows = self.store.windows(time.time() - 12 * 3600 if self.options.origin is None
+                                     else self.options.origin - 12 * 3600, np.inf,
+                                     self.options.participant)
+        windows = windows[windows["device_id"] == self.device_id]
+        for row in windows.itertuples(index=False):
+            self.coach.feed(float(row.start_s), float(row.end_s), str(row.label))
+        if len(windows):
+            self._coached_until = float(windows["end_s"].iloc[-1])
+
+    # --- status ---------------------------------------------------------------------------
+
+    def _on_band_event(self, kind: str, detail: str) -> None:
+        if self.store is not None and kind in ("connected", "link lost", "stall", "error"):
+            self.store.add_event(time.time(), f"band_{kind.replace(' ', '_')}", detail,
+                                 participant=self.options.participant, device=self.device_id)
+
+    def _write_status(self, connected: bool, last: pd.DataFrame | None = None) -> None:
+        stats = self.session.stats if self.session else None
+        status = {
+            "updated": time.time(), "pid": os.getpid(), "connected": connected,
+            "band": stats.name if stats else "", "profile": stats.profile if stats else "",
+            "battery": stats.battery if stats else None,
+            "posture": str(last["label"].iloc[-1]) if last is not None and len(last) else "",
+            "streak_min": round(self.coach.streak_minutes(self._last_t or time.time()), 1),
+            "samples_today": self._samples_today,
+            "last_error": stats.last_error if stats else "",
+            "last_sample": self._last_t, "location": self.options.location,
+            "device_id": self.device_id,
+        }
+        self._set_meta(STATUS_KEY, json.dumps(status))
+
+    def _set_meta(self, key: str, value: str) -> None:
+        assert self.store is not None
+        with self.store.transaction() as connection:
+            connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _get_meta(self, key: str) -> str | None:
+        assert self.store is not None
+        row = self.store.connection.execute("SELECT value FROM meta WHERE key = ?",
+                                            (key,)).fetchone()
+        return None if row is None else str(row[0])

@@ -1,0 +1,93 @@
+"""`sitting-tracker collect`: the collector in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_errors import UsageError
+from tracker.config import LOCATIONS, ConfigError, Settings, load_settings
+from tracker.store import default_store_path
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "collect", help="run the collector: stream a band, classify live, nudge",
+        description="Connect to the band, classify posture live, store everything and nudge "
+        "when a sitting streak gets long. Reconnects by itself; Ctrl-C or SIGTERM stops it "
+        "cleanly. Options override the settings file.")
+    parser.add_argument("--device", metavar="NAME|ADDRESS",
+                        help="band to use (default: tracker.device in the settings, else the "
+                        "first supported band found)")
+    parser.add_argument("--location", choices=LOCATIONS,
+                        help="where the band is worn (default: tracker.location, thigh)")
+    parser.add_argument("--db", type=Path, help="the store (default: tracker.db in the "
+                        f"settings, else {default_store_path()})")
+    parser.add_argument("--config", type=Path, help="settings file")
+    parser.add_argument("--tz", default="local", help="time zone of working hours")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="follow an emulated band replayed this many times faster")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log connection events")
+    parser.set_defaults(run=run)
+
+
+def resolve_settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(message)s", stream=sys.stderr)
+    settings = resolve_settings(args)
+    location = args.location or settings.tracker.location
+    db = args.db or (Path(settings.tracker.db).expanduser() if settings.tracker.db
+                     else default_store_path())
+    device = args.device or settings.tracker.device or asyncio.run(_first_band())
+    print(f"collecting from {device} ({location}) into {db}; Ctrl-C to stop", file=sys.stderr)
+    return asyncio.run(run_collector(db=db, device=device, location=location,
+                                     settings=settings, tz_name=args.tz, time_scale=args.speed))
+
+
+async def _first_band() -> str:
+    from tracker.ble import scan
+
+    bands = await scan(timeout=8.0, read_battery=False)
+    if not bands:
+        raise UsageError("no supported band in range; name one with --device "
+                         "(see 'sitting-tracker scan')")
+    return bands[0].address
+
+
+async def run_collector(*, db: Path, device: str, location: str, settings: Settings,
+                        tz_name: str = "local", time_scale: float = 1.0,
+                        origin: float | None = None, duration_s: float | None = None,
+                        stop: asyncio.Event | None = None, participant: str | None = None) -> int:
+    """Run a collector until stopped (signal, `stop`, or `duration_s` of band time)."""
+    from tracker.collector import Collector, CollectorError, CollectorOptions
+    from tracker.model import load_default_model
+    from tracker.timezones import timezone_named
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    options = CollectorOptions(db=db, device=device, location=location,
+                               participant=participant or settings.tracker.participant,
+                               time_scale=time_scale, origin=origin, duration_s=duration_s)
+    collector = Collector(options, settings, load_default_model(location),
+                          timezone_named(tz_name))
+    try:
+        await collector.run(stop)
+    except CollectorError as error:
+        raise UsageError(str(error)) from None
+    return 0

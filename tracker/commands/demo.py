@@ -1,0 +1,123 @@
+"""`sitting-tracker demo`: an emulated band replays a real office day through the real
+BLE path into the collector, and the dashboard shows it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_errors import UsageError
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="replay a real office day through an emulated band, collector, dashboard",
+        description="Start an emulated band (no hardware) that replays an 8-hour office day "
+        "of real recorded motion, follow it with the collector through bleak exactly as a "
+        "real band, and serve the dashboard on http://localhost:8501. Band time starts at "
+        "09:00 today. Ctrl-C stops everything.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--speed", type=float, default=120.0,
+                        help="replay speed (band seconds per second)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="band seconds to replay (default: the whole scenario)")
+    parser.add_argument("--db", type=Path, help="store to fill (default: a fresh demo store "
+                        "in the user data dir, separate from your own data)")
+    parser.add_argument("--scenario", default="office-day", help="see 'emulate --list'")
+    parser.add_argument("--profile", default="polar-verity-sense",
+                        help="emulated band (see 'emulate --list')")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="do not serve the dashboard; exit when the replay ends")
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port")
+    parser.add_argument("--notify", action="store_true",
+                        help="show the nudges as desktop notifications too (they are always "
+                        "stored and shown on the dashboard)")
+    parser.set_defaults(run=run)
+
+
+def demo_store_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("sitting-tracker", appauthor=False) / "demo.sqlite"
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracker.scenarios import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}")
+    if args.speed <= 0 or args.speed > 2000:
+        raise UsageError("--speed must be between 0 and 2000")
+    db = args.db
+    if db is None:
+        db = demo_store_path()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    scenario = SCENARIOS[args.scenario]
+    duration = args.duration or scenario.minutes * 60
+    emulator = _start_emulator(args)
+    dashboard = None
+    try:
+        if not args.no_dashboard:
+            from tracker.commands.dashboard import launch_dashboard
+
+            dashboard = launch_dashboard(db, args.port)
+            print(f"dashboard: http://localhost:{args.port}", flush=True)
+        print(f"replaying {duration / 3600:.1f} h of '{args.scenario}' at {args.speed:g}x "
+              f"(about {duration / args.speed / 60:.1f} min) into {db}", flush=True)
+        code = asyncio.run(_collect(db, scenario.location, args.speed, duration, args.notify))
+        print("replay finished", flush=True)
+        if dashboard is not None:
+            print("the dashboard stays up until Ctrl-C", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                dashboard.wait()
+        return code
+    finally:
+        _stop(emulator)
+        if dashboard is not None:
+            _stop(dashboard)
+
+
+def _start_emulator(args: argparse.Namespace) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "tracker.cli", "emulate", "--profile", args.profile,
+               "--scenario", args.scenario, "--speed", f"{args.speed:g}"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    if not first.startswith("DBUS_SYSTEM_BUS_ADDRESS="):
+        process.wait(timeout=10)
+        raise UsageError("the emulated band did not start (is dbus-daemon installed? run "
+                         "scripts/install-system-deps.sh)")
+    # bleak reads this when it first connects to the bus, later in this process.
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = first.split("=", 1)[1]
+    return process
+
+
+async def _collect(db: Path, location: str, speed: float, duration: float,
+                   notify: bool) -> int:
+    from tracker.commands.collect import run_collector
+    from tracker.config import WEEKDAYS, CoachSettings, NotifySettings, Settings
+
+    # Default settings, every day a working day so the demo nudges on a weekend too.
+    settings = Settings(coach=CoachSettings(working_days=WEEKDAYS),
+                        notify=NotifySettings(desktop=notify))
+    nine = datetime.now().astimezone().replace(hour=9, minute=0, second=0, microsecond=0)
+    return await run_collector(db=db, device="Polar", location=location, settings=settings,
+                               time_scale=speed, origin=nine.timestamp(), duration_s=duration)
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
