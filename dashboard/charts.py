@@ -1,0 +1,137 @@
+"""Altair charts of the pages. Times are drawn as naive local date-times, which the
+browser shows as they are (it would shift aware ones to its own zone)."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+import altair as alt
+import pandas as pd
+
+from dashboard.aggregate import NO_DATA, WEEKDAY_NAMES
+
+# Colour-blind-safe (Okabe-Ito) colours; time without data stays grey.
+POSTURE_COLOURS = {"sitting": "#E69F00", "standing": "#56B4E9", "walking": "#009E73",
+                   "lying": "#CC79A7", "not worn": "#999999", "no data": "#E4E4E4"}
+POSTURE_NAMES = {"nonwear": "not worn", "unknown": "no data", NO_DATA: "no data"}
+STREAK_COLOUR = "#B2182B"
+HOUR_S = 3600.0
+
+
+def local_times(seconds: pd.Series, tz: tzinfo) -> pd.Series:
+    return pd.to_datetime(seconds, unit="s", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def shown_span(segments: pd.DataFrame, now: float) -> tuple[float, float]:
+    """From the hour before the first data to the hour after the last data (or now)."""
+    recorded = segments[segments["label"] != NO_DATA]
+    if recorded.empty:
+        return float(segments["start"].min()), float(segments["end"].max())
+    first = float(recorded["start"].min())
+    last = max(float(recorded["end"].max()), min(now, float(segments["end"].max())))
+    return (max(float(segments["start"].min()), (first // HOUR_S) * HOUR_S),
+            min(float(segments["end"].max()), -(-last // HOUR_S) * HOUR_S))
+
+
+def timeline_chart(segments: pd.DataFrame, streaks: pd.DataFrame, threshold_min: float,
+                   tz: tzinfo, now: float) -> alt.LayerChart:
+    """Posture through the day as one coloured band; above it, a dark red bar over every
+    sitting streak that went past the threshold."""
+    start, end = shown_span(segments, now)
+    shown = segments[(segments["end"] > start) & (segments["start"] < end)]
+    rows = pd.DataFrame({
+        "start": local_times(shown["start"].clip(lower=start), tz),
+        "end": local_times(shown["end"].clip(upper=end), tz),
+        "posture": shown["label"].map(lambda label: POSTURE_NAMES.get(label, label)),
+        "minutes": shown["minutes"].round(0)})
+    long = streaks[streaks["minutes"] >= threshold_min]
+    streak_name = f"sitting streak ≥ {threshold_min:g} min"
+    streak_rows = pd.DataFrame({
+        "start": local_times(long["start"], tz), "end": local_times(long["end"], tz),
+        "minutes": long["minutes"].round(0), "posture": streak_name})
+    domain = [*POSTURE_COLOURS, streak_name]
+    colour = alt.Color("posture:N", title=None,
+                       scale=alt.Scale(domain=domain,
+                                       range=[*POSTURE_COLOURS.values(), STREAK_COLOUR]),
+                       legend=alt.Legend(orient="bottom", columns=3, symbolType="square"))
+    x = alt.X("start:T", title=None, scale=alt.Scale(
+        domain=[*local_times(pd.Series([start, end]), tz).dt.strftime("%Y-%m-%dT%H:%M:%S")]),
+        axis=alt.Axis(format="%H:%M", labelOverlap=True, tickCount="hour"))
+    tooltip = [alt.Tooltip("posture:N", title="what"),
+               alt.Tooltip("start:T", format="%H:%M", title="from"),
+               alt.Tooltip("end:T", format="%H:%M", title="to"),
+               alt.Tooltip("minutes:Q")]
+    postures = alt.Chart(rows).mark_bar().encode(
+        x=x, x2="end:T", y=alt.value(14), y2=alt.value(58), color=colour, tooltip=tooltip)
+    streak_bars = alt.Chart(streak_rows).mark_bar().encode(
+        x=x, x2="end:T", y=alt.value(2), y2=alt.value(10), color=colour, tooltip=tooltip)
+    # fit-x: the height is the bands' own; the axis and legend come on top of it
+    # (Streamlit's default "fit" would squeeze them into those 58 px).
+    return alt.LayerChart(layer=[postures, streak_bars], height=58,
+                          autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
+DAY_AXIS = alt.Axis(format="%d %b", tickCount="day", labelOverlap=True)
+DAY_TOOLTIP = alt.Tooltip("date:T", format="%a %d %b")
+# A day's bar takes most of its day on a time axis that keeps days without data.
+DAY_X = alt.X("yearmonthdate(date):T", title=None, axis=DAY_AXIS)
+
+
+def daily_sitting_chart(daily: pd.DataFrame, goal_h: float) -> alt.LayerChart:
+    frame = daily.assign(hours=(daily["sitting_min"] / 60.0).round(2),
+                         over=(daily["sitting_min"] / 60.0 > goal_h).map(
+                             {True: "over the goal", False: "within the goal"}))
+    bars = alt.Chart(frame).mark_bar(width=alt.RelativeBandSize(0.8)).encode(
+        x=DAY_X, y=alt.Y("hours:Q", title="sitting (h)"),
+        color=alt.Color("over:N", scale=alt.Scale(domain=["within the goal", "over the goal"],
+                                                  range=["#0072B2", "#D55E00"]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=[DAY_TOOLTIP, "hours:Q"])
+    goal = alt.Chart(pd.DataFrame({"goal": [goal_h]})).mark_rule(
+        strokeDash=[6, 4], color="black").encode(y="goal:Q", tooltip=["goal:Q"])
+    return alt.LayerChart(layer=[bars, goal], height=240)
+
+
+def long_bouts_chart(daily: pd.DataFrame) -> alt.LayerChart:
+    """Bouts of 60+ min are also bouts of 30+ min: drawn inside them, not stacked."""
+    colour = alt.Color("bouts:N", scale=alt.Scale(domain=["≥ 30 min", "≥ 60 min"],
+                                                  range=["#E69F00", "#B2182B"]),
+                       legend=alt.Legend(orient="bottom", title=None))
+    layers = []
+    for column, name, width in (("sitting_bouts_30min", "≥ 30 min", 0.8),
+                                ("sitting_bouts_60min", "≥ 60 min", 0.4)):
+        frame = daily[["date"]].assign(count=daily[column], bouts=name)
+        layers.append(alt.Chart(frame).mark_bar(width=alt.RelativeBandSize(width)).encode(
+            x=DAY_X, y=alt.Y("count:Q", title="sitting bouts per day"), color=colour,
+            tooltip=[DAY_TOOLTIP, "bouts:N", "count:Q"]))
+    return alt.LayerChart(layer=layers, height=220)
+
+
+def longest_bout_chart(daily: pd.DataFrame, threshold_min: float) -> alt.LayerChart:
+    frame = daily.assign(longest=daily["longest_sitting_bout_min"].round(0))
+    line = alt.Chart(frame).mark_line(point=True, color="#B2182B").encode(
+        x=alt.X("date:T", title=None, axis=DAY_AXIS),
+        y=alt.Y("longest:Q", title="longest sitting bout (min)"),
+        tooltip=[DAY_TOOLTIP, "longest:Q"])
+    threshold = alt.Chart(pd.DataFrame({"nudge after": [threshold_min]})).mark_rule(
+        strokeDash=[6, 4], color="grey").encode(y="nudge after:Q", tooltip=["nudge after:Q"])
+    return alt.LayerChart(layer=[line, threshold], height=220)
+
+
+def breaks_chart(daily: pd.DataFrame) -> alt.Chart:
+    frame = daily.assign(rate=daily["breaks_per_sedentary_hour"].round(2))
+    return alt.Chart(frame).mark_line(point=True, color="#009E73").encode(
+        x=alt.X("date:T", title=None, axis=DAY_AXIS),
+        y=alt.Y("rate:Q", title="breaks per sedentary hour"),
+        tooltip=[DAY_TOOLTIP, "rate:Q"]).properties(height=200)
+
+
+def heatmap_chart(table: pd.DataFrame) -> alt.Chart:
+    frame = table.assign(minutes=table["minutes"].round(1))
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("hour:O", title="hour of the day", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("day:N", sort=list(WEEKDAY_NAMES), title=None),
+        color=alt.Color("minutes:Q", scale=alt.Scale(scheme="oranges", domain=[0, 60]),
+                        title="sitting min/h"),
+        tooltip=["day:N", "hour:O", alt.Tooltip("minutes:Q", title="sitting min (avg)")],
+    ).properties(height=220)

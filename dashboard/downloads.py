@@ -1,0 +1,30 @@
+"""CSV downloads: the files `sitting-tracker export` writes, built by tracker.export."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, tzinfo
+from pathlib import Path
+
+from tracker.export import day_range_seconds, export
+from tracker.store import Store
+
+
+def csv_bytes(db_path: Path, kind: str, first: date, last: date, tz: tzinfo,
+              participant: str) -> bytes:
+    """The CSV `sitting-tracker export KIND --from FIRST --to LAST` writes."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / f"{kind}.csv"
+        with Store.open(db_path, readonly=True) as store:
+            export(store, kind, output, tz, first, last, participant)
+        return output.read_bytes()
+
+
+def raw_sample_count(db_path: Path, first: date, last: date, tz: tzinfo,
+                     participant: str) -> int:
+    start, end = day_range_seconds(first, last, tz)
+    with Store.open(db_path, readonly=True) as store:
+        row = store.connection.execute(
+            "SELECT coalesce(sum(n_samples), 0) FROM raw_chunks WHERE end_s >= ? AND "
+            "start_s < ? AND participant_id = ?", (start, end, participant)).fetchone()
+    return int(row[0])

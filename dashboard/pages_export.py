@@ -1,0 +1,58 @@
+"""Export: the store's tables as CSV for a range of days, built by tracker.export (the
+same files `sitting-tracker export` writes), each only when its button is pressed."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+
+import streamlit as st
+
+from dashboard.context import DashboardContext
+from dashboard.data import Source, days_with_data
+from dashboard.downloads import csv_bytes, raw_sample_count
+from dashboard.shell import current, source_or_empty_state
+from tracker.commands.export import KIND_HELP
+from tracker.export import EXPORT_KINDS
+
+KIND_TITLES = {"windows": "Windows", "bouts": "Bouts", "daily": "Daily summary",
+               "events": "Events", "activpal": "activPAL events", "raw": "Raw samples"}
+
+
+def render(context: DashboardContext) -> None:
+    source = source_or_empty_state(context)
+    if source is None:
+        return
+    st.subheader("Export")
+    first, last = days_with_data(source, context.tz)
+    chosen = st.date_input("Days", value=(max(first, last.replace(day=1)), last),
+                           min_value=first, max_value=last, format="YYYY-MM-DD",
+                           key="export_days", width=260)
+    if not isinstance(chosen, tuple) or len(chosen) != 2:
+        st.info("Pick the last day of the range too.")
+        return
+    start_day, end_day = chosen
+    st.caption(f"Participant `{source.participant}`, local days {start_day} to {end_day} "
+               f"({context.tz}). Times are given as ISO 8601 with their UTC offset and as "
+               "Unix seconds.")
+    for kind in (k for k in EXPORT_KINDS if k != "raw"):
+        show_download(context, source, kind, start_day, end_day)
+    samples = raw_sample_count(context.db_path, start_day, end_day, context.tz,
+                               source.participant)
+    st.caption(f"Raw samples: {samples:,} in this range (about "
+               f"{samples * 60 / 1e6:,.0f} MB of CSV); built when you press the button.")
+    show_download(context, source, "raw", start_day, end_day, disabled=samples == 0)
+
+
+def show_download(context: DashboardContext, source: Source, kind: str, first: date,
+                  last: date, disabled: bool = False) -> None:
+    build = partial(csv_bytes, context.db_path, kind, first, last, context.tz,
+                    source.participant)
+    text_column, button_column = st.columns([3, 1], vertical_alignment="center")
+    text_column.markdown(f"**{KIND_TITLES[kind]}**: {KIND_HELP[kind]}")
+    button_column.download_button(
+        f"{KIND_TITLES[kind]} CSV", data=build, file_name=f"{kind}_{first}_{last}.csv",
+        mime="text/csv", key=f"download_{kind}", disabled=disabled, on_click="ignore")
+
+
+render(current())

@@ -1,0 +1,72 @@
+"""`sitting-tracker dashboard`: serve the Streamlit dashboard on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_errors import UsageError
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+DEFAULT_PORT = 8501
+LOOPBACK = "127.0.0.1"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "dashboard", help="show today's sitting, history, suggestions and settings in a "
+        "browser",
+        description="Serve the dashboard (Streamlit) on http://127.0.0.1:PORT. It reads the "
+        "store the collector writes; it never connects to a band.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="the store (default: $SITTING_TRACKER_DB, else the settings' "
+                        "tracker.db, else the user data dir)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on")
+    parser.add_argument("--address", default=LOOPBACK,
+                        help="address to bind; anything but loopback serves your health "
+                        "data to the network")
+    parser.set_defaults(run=run)
+
+
+def is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def dashboard_command(db: Path | None, port: int, address: str) -> list[str]:
+    """The streamlit command line: headless (no browser opened, no e-mail prompt) and
+    without usage statistics, which would leave the machine."""
+    command = [sys.executable, "-m", "streamlit", "run", str(APP),
+               "--server.address", address, "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]
+    if db is not None:
+        command += ["--", "--db", str(Path(db).expanduser().resolve())]
+    return command
+
+
+def launch_dashboard(db: Path, port: int, address: str = LOOPBACK) -> subprocess.Popen[bytes]:
+    """Start the dashboard on `db` in the background; the caller stops it."""
+    return subprocess.Popen(dashboard_command(db, port, address))
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port number")
+    if not is_loopback(args.address):
+        print(f"sitting-tracker dashboard: warning: binding to {args.address} serves your "
+              "health data to the network, without a password", file=sys.stderr)
+    print(f"dashboard: http://{args.address}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(dashboard_command(args.db, args.port, args.address))
+    except KeyboardInterrupt:
+        return 0
