@@ -159,8 +159,13 @@ class WindowClassifier:
 
 def _window_stats(samples: np.ndarray) -> np.ndarray:
     """(n, 12): per-axis mean, variance, min, max of each window."""
-    return np.concatenate((samples.mean(axis=1), samples.var(axis=1), samples.min(axis=1),
-                           samples.max(axis=1)), axis=1).astype(np.float64)
+    # Axis-major copy first: numpy reduces along the last axis ten times faster.
+    by_axis = np.ascontiguousarray(samples.transpose(0, 2, 1))
+    length = samples.shape[1]
+    mean = by_axis.sum(axis=2, dtype=np.float64) / length
+    second = np.einsum("nkl,nkl->nk", by_axis, by_axis, dtype=np.float64) / length
+    return np.concatenate((mean, np.maximum(second - mean**2, 0.0), by_axis.min(axis=2),
+                           by_axis.max(axis=2)), axis=1)
 
 
 def _nonwear_windows(stats: np.ndarray, window_s: float) -> np.ndarray:
@@ -175,10 +180,12 @@ def _nonwear_windows(stats: np.ndarray, window_s: float) -> np.ndarray:
     sum_mean = _moving_sum(mean, k)
     sum_second = _moving_sum(var + mean**2, k)
     pooled_std = np.sqrt(np.maximum(sum_second / k - (sum_mean / k) ** 2, 0.0))
-    from numpy.lib.stride_tricks import sliding_window_view
+    # Running max/min over k windows in O(n) (a sliding view would cost O(n k)).
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-    spread = sliding_window_view(high, k, axis=0).max(axis=2) - \
-        sliding_window_view(low, k, axis=0).min(axis=2)
+    first = k // 2  # the filters centre their window; take the ones starting at each index
+    spread = (maximum_filter1d(high, k, axis=0, mode="nearest")[first:first + n - k + 1]
+              - minimum_filter1d(low, k, axis=0, mode="nearest")[first:first + n - k + 1])
     still_axes = ((pooled_std < NONWEAR_STD_G) & (spread < NONWEAR_RANGE_G)).sum(axis=1)
     still_block = np.flatnonzero(still_axes >= 2)
     # Every window of a still hour is non-wear: mark block starts, spread over k windows.

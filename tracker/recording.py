@@ -20,7 +20,7 @@ COLUMNS = ("t", "x", "y", "z")
 STANDARD_GRAVITY = 9.80665  # m/s² per g
 UNIT_SCALE = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY}
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
-DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_CHUNK_ROWS = 500_000
 # A gap in t longer than this splits the recording: no window may span it.
 MAX_GAP_S = 2.0
 
@@ -176,7 +176,9 @@ def _parquet_tables(
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
+        # Without pre-buffering pyarrow reads one batch at a time: a week of samples
+        # otherwise costs about a gigabyte of read-ahead buffers.
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(path, f"not a CSV or Parquet file ({_first_line(error)})") from None
     names = {name.strip().lower(): name for name in parquet.schema_arrow.names}

@@ -13,6 +13,7 @@ dropped and the time from the last whole window to the next segment is reported 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -70,14 +71,14 @@ class StreamingWindower:
         items: list[StreamItem] = []
         t_all = np.concatenate((self._t, np.asarray(t, dtype=np.float64)))
         xyz_all = np.concatenate((self._xyz, np.asarray(xyz, dtype=np.float32)))
-        breaks = np.flatnonzero(np.diff(t_all) > self.max_gap_s) + 1
-        pieces = np.split(np.arange(len(t_all)), breaks)
-        for number, index in enumerate(pieces):
-            if self._segment < 0 or (number > 0):
-                items.extend(self._start_segment(float(t_all[index[0]])))
-            piece_t, piece_xyz = t_all[index], xyz_all[index]
+        breaks = (np.flatnonzero(np.diff(t_all) > self.max_gap_s) + 1).tolist()
+        bounds = [0, *breaks, len(t_all)]
+        for number, (a, b) in enumerate(pairwise(bounds)):
+            if self._segment < 0 or number > 0:
+                items.extend(self._start_segment(float(t_all[a])))
+            piece_t, piece_xyz = t_all[a:b], xyz_all[a:b]
             items.extend(self._emit_windows(piece_t, piece_xyz))
-            if number < len(pieces) - 1:
+            if b < len(t_all):
                 items.extend(self._end_segment())
             else:
                 self._keep_tail(piece_t, piece_xyz)
