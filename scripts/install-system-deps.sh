@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and the demo use, only where they are missing:
-#   dbus-daemon  - the private bus the emulated bands are reached through
-#   chromium     - the headless browser of the dashboard test
+# Installs the Debian packages the demo and the tests use, only where they are missing:
+#   dbus-daemon  - the private bus the emulated bands are reached through (demo, tests)
+#   chromium     - the headless browser of the dashboard test (tests only: --tests)
 # Safe to run again; does nothing when everything is present. Without root or apt it
 # says what is missing and exits 0, so the tests that need it can skip with a reason.
 set -u
 need=()
 command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-daemon)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ "${1:-}" = "--tests" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

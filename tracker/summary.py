@@ -18,7 +18,9 @@ PLACEMENT_NOTE = {
 
 
 def duration(minutes: float) -> str:
-    """'2 h 05 min', '17 min', '0 min'."""
+    """'2 h 05 min', '17 min', '45 s'."""
+    if 0 < minutes < 1:
+        return f"{minutes * 60:.0f} s"
     total = round(minutes)
     hours, rest = divmod(total, 60)
     return f"{hours} h {rest:02d} min" if hours else f"{rest} min"

@@ -1,0 +1,117 @@
+"""`sitting-tracker classify` as a user runs it: output contract, summary, bad input."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.cli import main
+from tracker.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "samples" / "waist-hapt-subject01.csv"
+
+
+def test_classifies_the_sample_and_prints_a_summary(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "labels.csv"
+    assert main(["classify", str(SAMPLE), "--location", "waist", "--output", str(out)]) == 0
+    summary = capsys.readouterr().out
+    for line in ("sitting", "standing", "walking", "lying", "Longest sitting bout",
+                 "Sitting bouts >= 30 min", "Sit-to-stand transitions", "Mean confidence"):
+        assert line in summary
+    labels = pd.read_csv(out)
+    assert list(labels.columns[:3]) == ["start", "end", "label"]
+    assert (np.diff(labels["start"]) > 0).all()
+    assert set(labels["label"]) <= {"sitting", "standing", "walking", "lying", "nonwear",
+                                    "unknown"}
+    # Compare with the dataset's own annotation where it names a posture.
+    truth = pd.read_csv(SAMPLE)
+    truth = truth[truth["true_label"].isin(["sitting", "standing", "walking", "lying"])]
+    middle = (labels["start"] + labels["end"]) / 2
+    posture = truth.set_index("t")["true_label"]
+    index = np.searchsorted(posture.index.to_numpy(), middle.to_numpy())
+    near = np.abs(posture.index.to_numpy()[np.minimum(index, len(posture) - 1)] - middle) < 0.05
+    agree = (posture.to_numpy()[np.minimum(index, len(posture) - 1)][near]
+             == labels["label"].to_numpy()[near]).mean()
+    assert agree > 0.85, agree
+
+
+def test_parquet_input_and_db_output_then_export(tmp_path: Path) -> None:
+    frame = pd.read_csv(SAMPLE)[["t", "x", "y", "z"]]
+    parquet = tmp_path / "rec.parquet"
+    frame.to_parquet(parquet)
+    db = tmp_path / "s.sqlite"
+    out = tmp_path / "labels.csv"
+    assert main(["classify", str(parquet), "--location", "waist", "-o", str(out), "--db",
+                 str(db), "--start", "2024-05-06T10:00", "--tz", "Europe/Berlin", "-q"]) == 0
+    with Store.open(db, readonly=True) as store:
+        windows = store.windows()
+        assert len(windows) == len(pd.read_csv(out))
+        assert windows["start_s"].min() == pytest.approx(
+            pd.Timestamp("2024-05-06T10:00", tz="Europe/Berlin").timestamp())
+        assert len(store.bouts()) > 5
+        assert store.connection.execute("SELECT sum(n_samples) FROM raw_chunks").fetchone()[
+            0] == len(frame)
+    daily = tmp_path / "daily.csv"
+    assert main(["export", "daily", "--db", str(db), "-o", str(daily), "--tz",
+                 "Europe/Berlin"]) == 0
+    rows = list(csv.DictReader(daily.open()))
+    assert [r["date"] for r in rows] == ["2024-05-06"]
+
+
+def test_db_needs_a_start_for_relative_time(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "labels.csv"
+    code = main(["classify", str(SAMPLE), "--location", "waist", "-o", str(out), "--db",
+                 str(tmp_path / "s.sqlite")])
+    assert code == 2
+    assert "pass --start" in capsys.readouterr().err
+    assert not out.exists()
+    with Store.open(tmp_path / "s.sqlite", readonly=True) as store:
+        assert store.windows().empty  # the failed import left nothing behind
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("t,x,y\n0,0,0\n", "line 1: missing column z"),
+    ("t,x,y,z\n0,0,0,1\n0.02,0,zero,1\n", "line 3: column y has a non-numeric value"),
+    ("t,x,y,z\n0,0,0,1\n0.02,0,0,1\n0.02,0,0,1\n", "line 4: t=0.02 repeats"),
+    ("", "file is empty"),
+    ("t,x,y,z\n" + "".join(f"{i / 50},0,0,9.8\n" for i in range(100)), "m/s²"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback_no_output(tmp_path: Path, content: str,
+                                                             message: str) -> None:
+    recording = tmp_path / "bad.csv"
+    recording.write_text(content)
+    out = tmp_path / "labels.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "classify", str(recording), "--location",
+         "thigh", "--output", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and str(recording) in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".labels.csv.*"))
+
+
+def test_a_late_error_leaves_no_partial_output(tmp_path: Path) -> None:
+    rows = [f"{i / 50},0.1,0.2,0.97" for i in range(120_000)]
+    rows[110_000] = "2200.0,0.1,oops,0.97"
+    recording = tmp_path / "long.csv"
+    recording.write_text("t,x,y,z\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "labels.csv"
+    out.write_text("an older result\n")
+    assert main(["classify", str(recording), "--location", "thigh", "-o", str(out)]) == 2
+    assert out.read_text() == "an older result\n"  # untouched
+
+
+def test_unknown_location_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["classify", str(SAMPLE), "--location", "ankle", "-o", str(tmp_path / "x.csv")])
+    assert caught.value.code == 2
