@@ -124,7 +124,7 @@ class StreamingWindower:
         samples = np.empty((len(grid_t), 3), dtype=np.float32)
         for axis in range(3):
             samples[:, axis] = np.interp(grid_t, t, xyz[:, axis])
-        starts = grid_t[:: self.window_len]
+        starts = grid_t[:: self.window_len].copy()  # a view would keep all of grid_t alive
         block = WindowBlock(self._segment, self._next_window, starts,
                             samples.reshape(n_whole, self.window_len, 3))
         self._next_window += n_whole
