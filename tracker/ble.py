@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +87,43 @@ async def _with_battery(band: FoundBand) -> FoundBand:
     finally:
         with contextlib.suppress(Exception):
             await client.disconnect()
+
+
+async def release_stale_connection(target: str) -> bool:
+    """Disconnect a band matching `target` that BlueZ still holds connected (left so by a
+    process that died without disconnecting). Linux only; False when there was none."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        from dbus_fast import BusType, Message
+        from dbus_fast.aio import MessageBus
+
+        bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    except Exception:  # no system bus or no BlueZ: nothing to release
+        return False
+    released = False
+    try:
+        reply = await bus.call(Message(destination="org.bluez", path="/",
+                                       interface="org.freedesktop.DBus.ObjectManager",
+                                       member="GetManagedObjects"))
+        objects = reply.body[0] if reply is not None and reply.body else {}
+        wanted = target.lower()
+        for path, interfaces in objects.items():
+            device = interfaces.get("org.bluez.Device1")
+            if not device or not device.get("Connected") or not device["Connected"].value:
+                continue
+            name = str(device["Name"].value if "Name" in device else "").lower()
+            address = str(device["Address"].value).lower() if "Address" in device else ""
+            if wanted in (address, name) or (len(wanted) >= 4 and wanted in name):
+                await bus.call(Message(destination="org.bluez", path=path,
+                                       interface="org.bluez.Device1", member="Disconnect"))
+                log.info("released a stale connection to %s", name or address)
+                released = True
+    except Exception as error:
+        log.debug("could not look for stale connections: %s", error)
+    finally:
+        bus.disconnect()
+    return released
 
 
 class SampleClock:
@@ -265,12 +303,21 @@ class BandSession:
                                      or (len(wanted) >= 4 and wanted in name)):
                 found.set_result((device, adv))
 
-        async with BleakScanner(detection_callback=on_advertisement):
-            try:
-                device, adv = await asyncio.wait_for(found, self.scan_timeout_s)
-            except TimeoutError:
-                raise LookupError(f"no band named or addressed {self.target!r} in range") \
-                    from None
+        if self.stats.reconnects == 0:
+            # At start-up, a band still held by a collector that crashed would not
+            # advertise: release it first rather than scan in vain.
+            await release_stale_connection(self.target)
+        for attempt in range(2):
+            async with BleakScanner(detection_callback=on_advertisement):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(found), self.scan_timeout_s)
+            # A band still connected to a collector that crashed does not advertise:
+            # release that connection once, then look again.
+            if found.done() or attempt or not await release_stale_connection(self.target):
+                break
+        if not found.done():
+            raise LookupError(f"no band named or addressed {self.target!r} in range")
+        device, adv = found.result()
         name = adv.local_name or device.name or device.address
         profile = profile_for(name, adv.service_uuids, adv.manufacturer_data, self.profiles)
         if profile is None:
