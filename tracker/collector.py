@@ -58,7 +58,8 @@ class CollectorOptions:
     origin: float | None = None  # timeline time of the first sample (default: now)
     duration_s: float | None = None  # stop after this much band time (the demo)
     flush_every_s: float = 1.0  # host seconds between raw flushes
-    relabel_every_s: float = 60.0  # band seconds between updates of today's bouts
+    relabel_every_s: float = 60.0  # band seconds between updates of today's bouts (and at
+    # least 5 host seconds)
 
 
 class Collector:
@@ -78,7 +79,9 @@ class Collector:
         self._coached_until = -np.inf  # end of the last window the coach has seen
         self._first_t: float | None = None
         self._last_t: float | None = None
-        self._last_relabel = -np.inf
+        self._last_relabel = -np.inf  # host monotonic time of the last bout update
+        self._live_labels: np.ndarray | None = None  # labels of the open segment, last tick
+        self._live_first = 0.0
         self._events_seen_until = time.time()
         self._samples_today = 0
         self._day = ""
@@ -197,13 +200,29 @@ class Collector:
         self._read_controls()
         live = self.classifier.open_segment_rows()
         if live is not None:
-            self._store_windows(live, final=False)
-            if self._last_t is not None and \
-                    self._last_t - self._last_relabel >= self.options.relabel_every_s:
-                self._last_relabel = self._last_t
+            self._store_windows(self._changed(live), final=False)
+            now = time.monotonic()
+            if now - self._last_relabel >= self.options.relabel_every_s / \
+                    self.options.time_scale and now - self._last_relabel >= 5.0:
+                self._last_relabel = now
                 self._relabel_bouts()
         self._write_status(bool(self.session and self.session.stats.connected), live)
         await self._deliver_nudges()
+
+    def _changed(self, live: pd.DataFrame) -> pd.DataFrame:
+        """The live rows that are new or whose label changed since the last tick: the
+        open segment can be hours long, and rewriting it every second would cost more
+        than everything else the collector does."""
+        labels = live["label"].to_numpy()
+        previous = self._live_labels
+        self._live_labels = labels
+        if previous is None or len(previous) > len(labels) or \
+                live["start"].iloc[0] != self._live_first:
+            self._live_first = float(live["start"].iloc[0])
+            return live
+        known = len(previous)
+        changed = np.flatnonzero(labels[:known] != previous)
+        return pd.concat([live.iloc[changed], live.iloc[known:]])
 
     def _flush_raw(self) -> None:
         if not self._raw or self.store is None:
