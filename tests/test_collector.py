@@ -95,7 +95,10 @@ def test_nudges_and_breaks_fire_at_the_right_band_times(
     def script(*times: float) -> list[float]:
         return [t - skipped for t in times]
 
-    assert near(minutes(events, "nudge"), script(30, 93), 1.0), minutes(events, "nudge")
+    # The first streak starts with the first sample stored (the tracker cannot know the
+    # sitting before it); the later ones where the script says.
+    nudges = minutes(events, "nudge")
+    assert near(nudges[:1], [30], 2 * window) and near(nudges[1:], script(93), 1.0), nudges
     assert near(minutes(events, "reminder"), script(40), 1.0), minutes(events, "reminder")
     assert near(minutes(events, "break"), script(50, 98), 1.0), minutes(events, "break")
     outcomes = events.loc[events["kind"] == "outcome", "detail"].str.split().str[0].tolist()
@@ -131,8 +134,9 @@ def test_a_ten_minute_link_loss_is_a_gap_never_sitting_and_never_nudged(tmp_path
     dropped_at: list[float] = []
 
     async def drop_link(band: Band, collector: Collector) -> None:
-        # About 20 band minutes in, lose the link for 10 band minutes.
-        await asyncio.sleep(20 * 60 / speed)
+        # 20 band minutes in, lose the link for 10 band minutes.
+        while not band.frames or band.frames[-1].band_time_s - band.frames[0].band_time_s < 1200:
+            await asyncio.sleep(0.05)
         dropped_at.append(band.frames[-1].band_time_s - band.frames[0].band_time_s)
         band.faults.link_loss(refuse_reconnect_s=600)
 
@@ -144,9 +148,10 @@ def test_a_ten_minute_link_loss_is_a_gap_never_sitting_and_never_nudged(tmp_path
     assert len(gap) == 1
     start, end = (gap["start_s"].iloc[0] - MONDAY_9) / 60, (gap["end_s"].iloc[0] - MONDAY_9) / 60
     # The gap starts where the last sample before the drop was (to a window) and lasts
-    # the 10 minutes the band refused to reconnect, plus the time to reconnect.
+    # the 10 minutes the band refused to reconnect, plus the time to reconnect (a second
+    # or two of host time, each worth two band minutes at this speed).
     assert abs(start - dropped_at[0] / 60) < 0.2, (start, dropped_at)
-    assert 10 <= end - start < 12
+    assert 10 <= end - start < 15
     during = windows[(windows["start_s"] >= gap["start_s"].iloc[0])
                      & (windows["start_s"] < gap["end_s"].iloc[0])]
     assert set(during["label"]) == {"unknown"}

@@ -167,11 +167,13 @@ class SampleClock:
         # the jitter is N times larger on the timeline.
         tolerance = CLOCK_JUMP_S * max(1.0, self.time_scale)
         if frame.device_time_s is not None:
-            # A jump is a step between consecutive frames that the arrival times do not
-            # show; a slow drift between the two clocks is not one.
-            if self._anchor is None or self._previous is None or abs(
-                    (frame.device_time_s - self._previous[0]) - (now - self._previous[1])
-            ) > tolerance:
+            # A jump is the band's clock going back, or leaping further ahead than the
+            # arrivals explain. Arrivals later than the band's clock says (a busy host, a
+            # slow link) are not a jump: the band's clock is the better witness of time.
+            previous = self._previous
+            if self._anchor is None or previous is None or \
+                    frame.device_time_s - previous[0] < -1.0 or \
+                    (frame.device_time_s - previous[0]) - (now - previous[1]) > tolerance:
                 placed = now
                 if self._anchor is not None:
                     self.jumps += 1
@@ -212,7 +214,7 @@ class BandSession:
     def __init__(self, target: str, on_samples: SampleCallback, *,
                  profiles: Iterable[Profile] | None = None, time_scale: float = 1.0,
                  origin: float | None = None, stall_after: float = 5.0,
-                 min_stall_s: float = 2.0, max_backoff_s: float = 30.0,
+                 min_stall_s: float = 5.0, max_backoff_s: float = 30.0,
                  scan_timeout_s: float = 10.0, on_event: EventCallback | None = None) -> None:
         self.target = target
         self.on_samples = on_samples
@@ -241,9 +243,9 @@ class BandSession:
         backoff = 0.25
         try:
             while not stop.is_set():
+                attempt_started = time.monotonic()
                 try:
                     await self._connect_and_start()
-                    backoff = 0.25
                     await self._watch(stop)
                 except Exception as error:  # any failure means: clean up, wait, retry
                     self.stats.last_error = f"{type(error).__name__}: {error}"
@@ -252,6 +254,11 @@ class BandSession:
                     await self._teardown(graceful=stop.is_set())
                 if stop.is_set():
                     break
+                # Back off only after quick failures: an attempt that streamed, scanned or
+                # waited for a connection already spent its time, and the band may be
+                # advertising again right now.
+                if time.monotonic() - attempt_started > 2 * backoff:
+                    backoff = 0.25
                 self.stats.reconnects += 1
                 self._event("reconnecting", f"in {backoff:.2f} s")
                 with contextlib.suppress(TimeoutError):
