@@ -67,3 +67,24 @@ def test_time_ranges_wrap_midnight() -> None:
     assert night.contains(time(23, 30)) and night.contains(time(6, 59))
     assert not night.contains(time(7, 0)) and not night.contains(time(12, 0))
     assert parse_time_range("09:00-17:30").contains(time(9, 0))
+
+
+def test_a_custom_band_is_checked_and_matched(tmp_path: Path) -> None:
+    from tracker.ble import band_profiles
+
+    good = write(tmp_path, '[custom_band]\nname_prefix = "MyBand"\n'
+                 'service_uuid = "0000aaaa-1111-2222-3333-444455556666"\n'
+                 'data_uuid = "0000aaab-1111-2222-3333-444455556666"\n'
+                 'sample_format = "<hhh"\nscale_to_g = 0.001\nsample_rate_hz = 25\n'
+                 'notification_interval_s = 0.2\n')
+    settings = load_settings(good)
+    profiles = band_profiles(settings.custom_band)
+    assert profiles[0].id == "custom"
+    assert profiles[0].matches("MyBand 01", [], {}) and not profiles[0].matches("Other", [], {})
+    frame = profiles[0].decode(bytes.fromhex("e803 0000 18fc"))
+    assert frame.xyz.tolist() == [[1.0, 0.0, pytest.approx(-1.0)]]
+    save_settings(settings, good)
+    assert load_settings(good) == settings
+    bad = write(tmp_path, '[custom_band]\nname_prefix = "MyBand"\nsample_format = "<hhh"\n')
+    with pytest.raises(ConfigError, match=r"\[custom_band\]: custom profile config lacks"):
+        load_settings(bad)

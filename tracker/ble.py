@@ -49,6 +49,15 @@ class FoundBand:
     battery: int | None = None
 
 
+def band_profiles(custom_band: Mapping[str, Any] | None) -> list[Profile]:
+    """The built-in profiles, with a configured custom one first."""
+    if not custom_band:
+        return list(PROFILES.values())
+    from tracker.devices import profiles_with_custom
+
+    return list(profiles_with_custom(custom_band).values())
+
+
 def profile_for(name: str | None, service_uuids: Iterable[str],
                 manufacturer_data: Mapping[int, bytes],
                 profiles: Iterable[Profile] | None = None) -> Profile | None:

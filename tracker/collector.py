@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from tracker import bouts as bout_rules
-from tracker.ble import BandSession
+from tracker.ble import BandSession, band_profiles
 from tracker.coach import Coach, CoachEvent, Pause
 from tracker.config import Settings
 from tracker.labels import SITTING, UNKNOWN
@@ -105,6 +105,7 @@ class Collector:
             self._finalise_unfinished()
             self._restore_coach()
             self.session = BandSession(self.options.device, self._on_samples,
+                                       profiles=band_profiles(self.settings.custom_band),
                                        time_scale=self.options.time_scale,
                                        origin=self._origin(), on_event=self._on_band_event)
             session_task = asyncio.create_task(self.session.run(stop))

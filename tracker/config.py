@@ -24,6 +24,15 @@ hours later.
     [notify]
     desktop = true
     band = true                     # buzz the band where it can
+
+    [custom_band]                   # optional: a band without a built-in profile
+    name_prefix = "MyBand"          # (keys: see tracker/devices/custom.py)
+    service_uuid = "..."
+    data_uuid = "..."
+    sample_format = "<hhh"
+    scale_to_g = 0.000244140625
+    sample_rate_hz = 25
+    notification_interval_s = 0.2
 """
 
 from __future__ import annotations
@@ -110,6 +119,7 @@ class Settings:
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
     coach: CoachSettings = field(default_factory=CoachSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    custom_band: dict[str, Any] | None = None  # a profile for a band we have none for
 
 
 def default_config_path() -> Path:
@@ -182,15 +192,26 @@ def validate(settings: Settings) -> Settings:
             raise ConfigError(f"coach.{name}: {error}") from None
     if coach.calendar_ics and not Path(coach.calendar_ics).expanduser().is_file():
         raise ConfigError(f"coach.calendar_ics: no such file {coach.calendar_ics!r}")
+    if settings.custom_band is not None:
+        from tracker.devices import make_custom_profile
+
+        try:
+            make_custom_profile(settings.custom_band)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"[custom_band]: {error}") from None
     return settings
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     sections = {"tracker": TrackerSettings, "coach": CoachSettings, "notify": NotifySettings}
-    parts = {}
+    parts: dict[str, Any] = {}
     for name, table in data.items():
+        if name == "custom_band" and isinstance(table, dict):
+            parts[name] = dict(table)  # checked whole, by the profile it describes
+            continue
         if name not in sections:
-            raise ConfigError(f"[{name}]: unknown section (known: {', '.join(sections)})")
+            raise ConfigError(f"[{name}]: unknown section (known: "
+                              f"{', '.join([*sections, 'custom_band'])})")
         parts[name] = _section(name, sections[name], table)
     return validate(Settings(**parts))
 
@@ -219,6 +240,8 @@ def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(settings)
     data["coach"]["working_days"] = list(settings.coach.working_days)
+    if data["custom_band"] is None:
+        del data["custom_band"]
     temporary = path.with_suffix(".toml.part")
     temporary.write_text(tomli_w.dumps(data), encoding="utf-8")
     os.replace(temporary, path)

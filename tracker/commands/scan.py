@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 
@@ -18,14 +19,17 @@ def add_parser(subparsers: Any) -> None:
                         help="seconds to listen")
     parser.add_argument("--no-battery", action="store_true",
                         help="do not connect to read battery levels")
+    parser.add_argument("--config", type=Path, help="settings file (for a [custom_band])")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.ble import scan
+    from tracker.ble import band_profiles, scan
+    from tracker.commands.collect import resolve_settings
 
+    profiles = band_profiles(resolve_settings(args).custom_band)
     bands = asyncio.run(scan(args.timeout, include_all=args.all,
-                             read_battery=not args.no_battery))
+                             read_battery=not args.no_battery, profiles=profiles))
     if not bands:
         print("no supported bands found" + ("" if args.all else " (try --all)"))
         return 1

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ def add_parser(subparsers: Any) -> None:
                         help="how long to stream (band time)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="follow an emulated band replayed this many times faster")
+    parser.add_argument("--config", type=Path, help="settings file (for a [custom_band])")
     parser.set_defaults(run=run)
 
 
@@ -53,7 +55,11 @@ async def _stream(args: argparse.Namespace) -> int:
         if kind == "error" and detail.startswith("LookupError") and not received:
             stop.set()  # not in range or not supported: say so rather than retry forever
 
-    session = BandSession(args.band, on_samples, time_scale=args.speed, on_event=on_event)
+    from tracker.ble import band_profiles
+    from tracker.commands.collect import resolve_settings
+
+    session = BandSession(args.band, on_samples, time_scale=args.speed, on_event=on_event,
+                          profiles=band_profiles(resolve_settings(args).custom_band))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
