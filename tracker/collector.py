@@ -82,6 +82,7 @@ class Collector:
         self._last_relabel = -np.inf  # host monotonic time of the last bout update
         self._live_labels: np.ndarray | None = None  # labels of the open segment, last tick
         self._live_first = 0.0
+        self._calendar: tuple[float, float, list[Pause]] = (0.0, -np.inf, [])
         self._events_seen_until = time.time()
         self._samples_today = 0
         self._day = ""
@@ -333,7 +334,28 @@ class Collector:
                 continue
             until = float(str(row.detail).removeprefix("until="))
             pauses.append(Pause(float(row.time_s), until, str(row.kind)))
-        self.coach.pauses = pauses
+        self.coach.pauses = pauses + self._calendar_pauses()
+
+    def _calendar_pauses(self) -> list[Pause]:
+        """Busy times of the configured calendar, re-read when the file changes."""
+        path = self.settings.coach.calendar_ics
+        if not path:
+            return []
+        from tracker.calendar_busy import CalendarError, busy_pauses
+
+        now = self._timeline_now()
+        try:
+            mtime = Path(path).expanduser().stat().st_mtime
+        except OSError:
+            return self._calendar[2]
+        cached_mtime, since, pauses = self._calendar
+        if mtime != cached_mtime or not since <= now < since + 86400:
+            try:
+                pauses = busy_pauses(path, now - 3600, now + 2 * 86400, self.tz)
+            except CalendarError as error:
+                log.warning("%s", error)
+            self._calendar = (mtime, now - 3600, pauses)
+        return pauses
 
     # --- start-up -----------------------------------------------------------------------
 
