@@ -202,21 +202,28 @@ def test_sigkill_loses_at_most_two_seconds_and_the_store_survives(tmp_path: Path
             command = [sys.executable, "-m", "tracker.cli", "collect", "--device", "Polar",
                        "--location", "thigh", "--db", str(db), "--speed", str(speed)]
             process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-            await _wait_for_samples(db, 52 * 30)
-            await asyncio.sleep(3)
-            sent_before_kill = sum(len(f.samples) for f in band.frames)
-            process.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(process.wait, 10)
-            killed_at = time.monotonic()
-            stored = _stored_samples(db)
-            # Restart: it finishes what the killed one left open, then streams on.
-            restarted = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-            await _wait_for_samples(db, stored + 52 * 20)
-            restarted.send_signal(signal.SIGTERM)
-            # Wait in a thread: the emulated band lives in this event loop and must go on
-            # answering while the collector stops its stream and disconnects.
-            code = await asyncio.to_thread(restarted.wait, 30)
-            assert code == 0, restarted.stderr.read()  # type: ignore[union-attr]
+            restarted: subprocess.Popen[str] | None = None
+            try:
+                await _wait_for_samples(db, 52 * 30)
+                await asyncio.sleep(3)
+                sent_before_kill = sum(len(f.samples) for f in band.frames)
+                process.send_signal(signal.SIGKILL)
+                await asyncio.to_thread(process.wait, 10)
+                killed_at = time.monotonic()
+                stored = _stored_samples(db)
+                # Restart: it finishes what the killed one left open, then streams on.
+                restarted = subprocess.Popen(command, env=env, stderr=subprocess.PIPE,
+                                             text=True)
+                await _wait_for_samples(db, stored + 52 * 20)
+                restarted.send_signal(signal.SIGTERM)
+                # Wait in a thread: the emulated band lives in this event loop and must go
+                # on answering while the collector stops its stream and disconnects.
+                code = await asyncio.to_thread(restarted.wait, 30)
+                assert code == 0, restarted.stderr.read()  # type: ignore[union-attr]
+            finally:
+                for child in (process, restarted):
+                    if child is not None and child.poll() is None:
+                        child.kill()
             return sent_before_kill, stored, killed_at
 
     sent, stored, _ = asyncio.run(scenario())

@@ -135,6 +135,20 @@ async def release_stale_connection(target: str) -> bool:
     return released
 
 
+async def _bounded(call: Any, seconds: float) -> None:
+    """Run a clean-up call for at most `seconds`, whatever it does: unlike wait_for, this
+    does not wait for a call that ignores cancellation to finish cancelling."""
+    task = asyncio.ensure_future(call)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("gave up waiting for %s after %g s", getattr(call, "__qualname__", call),
+                    seconds)
+        return
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("clean-up call failed: %s", task.exception())
+
+
 class SampleClock:
     """Places decoded frames on the timeline (see the module docstring)."""
 
@@ -377,12 +391,10 @@ class BandSession:
         if client is None:
             return
         if graceful and self.profile is not None and client.is_connected:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.profile.stop(client), 5)
+            await _bounded(self.profile.stop(client), 5)
         # Always disconnect, even after a device-side loss: bleak leaks a bus connection
         # per reconnect otherwise.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.disconnect(), 10)
+        await _bounded(client.disconnect(), 10)
 
     # --- notifications -----------------------------------------------------------------
 

@@ -112,7 +112,12 @@ class Collector:
             session_task = asyncio.create_task(self.session.run(stop))
             try:
                 while not stop.is_set() and not session_task.done():
-                    await self._tick()
+                    try:
+                        await self._tick()
+                    except Exception as error:  # a bad tick must not end the collection
+                        log.exception("collector tick failed")
+                        if self.session is not None:
+                            self.session.stats.last_error = f"{type(error).__name__}: {error}"
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.options.flush_every_s)
             finally:
@@ -215,6 +220,8 @@ class Collector:
         """The live rows that are new or whose label changed since the last tick: the
         open segment can be hours long, and rewriting it every second would cost more
         than everything else the collector does."""
+        if live.empty:
+            return live
         labels = live["label"].to_numpy()
         previous = self._live_labels
         self._live_labels = labels

@@ -151,6 +151,8 @@ class WindowClassifier:
         state.starts = [np.concatenate(state.starts)]
         state.stats = [np.concatenate(state.stats)]
         proba = state.proba[0]
+        if len(proba) == 0:
+            return None
         starts, stats = state.starts[0][:len(proba)], state.stats[0][:len(proba)]
         labels = np.asarray(self.model.classes, dtype=object)[self.model.smooth(proba)]
         labels[_nonwear_windows(stats, self.window_s)] = NONWEAR

@@ -81,6 +81,9 @@ async def run_collector(*, db: Path, device: str, location: str, settings: Setti
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+        # `kill -USR1 <pid>` prints what every task is waiting for, to diagnose a hang.
+        loop.add_signal_handler(signal.SIGUSR1, _print_tasks)
     options = CollectorOptions(db=db, device=device, location=location,
                                participant=participant or settings.tracker.participant,
                                time_scale=time_scale, origin=origin, duration_s=duration_s)
@@ -91,3 +94,9 @@ async def run_collector(*, db: Path, device: str, location: str, settings: Setti
     except CollectorError as error:
         raise UsageError(str(error)) from None
     return 0
+
+
+def _print_tasks() -> None:
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
