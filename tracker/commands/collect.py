@@ -93,6 +93,11 @@ async def run_collector(*, db: Path, device: str, location: str, settings: Setti
         await collector.run(stop)
     except CollectorError as error:
         raise UsageError(str(error)) from None
+    finally:
+        # Give the signals back: whoever called us (the demo) goes on after this loop.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+            with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+                loop.remove_signal_handler(sig)
     return 0
 
 

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         code = asyncio.run(_collect(db, scenario.location, args.speed, duration, args.notify))
         print("replay finished", flush=True)
         if dashboard is not None:
+            signal.signal(signal.SIGTERM, _interrupt)
             print("the dashboard stays up until Ctrl-C", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 dashboard.wait()
@@ -114,10 +115,16 @@ async def _collect(db: Path, location: str, speed: float, duration: float,
                                time_scale=speed, origin=nine.timestamp(), duration_s=duration)
 
 
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a child for sure: SIGTERM, then SIGKILL if it lingers or we are interrupted."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+            process.wait(timeout=10)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
             process.kill()
+            process.wait(timeout=10)

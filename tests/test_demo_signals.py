@@ -1,0 +1,47 @@
+"""The demo with its dashboard stops cleanly on SIGTERM or SIGINT sent to it alone."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tracker.emulator import find_dbus_daemon
+
+pytestmark = [
+    pytest.mark.skipif(find_dbus_daemon() is None,
+                       reason="dbus-daemon not found; run scripts/install-system-deps.sh"),
+    pytest.mark.timeout(180),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_demo_stops_with_its_children(tmp_path: Path, sig: signal.Signals) -> None:
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "demo", "--speed", "600", "--duration", "600",
+         "--db", str(tmp_path / "demo.sqlite"), "--port", str(port)],
+        stdout=subprocess.PIPE, text=True)
+    assert demo.stdout is not None
+    deadline = time.monotonic() + 120
+    for line in demo.stdout:
+        if "stays up until Ctrl-C" in line or time.monotonic() > deadline:
+            break
+    with socket.create_connection(("127.0.0.1", port), timeout=10):
+        pass  # the dashboard is serving
+    demo.send_signal(sig)
+    assert demo.wait(timeout=60) in (0, 130)  # 130: interrupted, as after Ctrl-C
+    time.sleep(1)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
