@@ -82,6 +82,8 @@ class Collector:
         self._last_relabel = -np.inf  # host monotonic time of the last bout update
         self._live_labels: np.ndarray | None = None  # labels of the open segment, last tick
         self._live_first = 0.0
+        self._live_windows = -1  # open-segment windows labelled at the last tick
+        self._posture = ""  # the latest window's label, for the status
         self._calendar: tuple[float, float, list[Pause]] = (0.0, -np.inf, [])
         self._events_seen_until = time.time()
         self._samples_today = 0
@@ -162,7 +164,8 @@ class Collector:
         if self.options.duration_s is not None:
             if self._first_t is None:
                 self._first_t = float(exact.t[0])
-            keep = exact.t < self._first_t + self.options.duration_s
+            # A hair under the duration: the sample exactly at its end belongs to the next.
+            keep = exact.t - self._first_t < self.options.duration_s - 1e-3
             if not keep.all():
                 assert self._stop is not None
                 self._stop.set()
@@ -205,7 +208,11 @@ class Collector:
         (the coach sees each new window), obey the user's controls, nudge."""
         self._flush_raw()
         self._read_controls()
-        live = self.classifier.open_segment_rows()
+        # Label the open segment again only when it has grown: smoothing looks at all of
+        # it, and a band at 52 Hz completes a window every 5 s, not every tick.
+        grown = self.classifier.open_segment_windows
+        live = self.classifier.open_segment_rows() if grown != self._live_windows else None
+        self._live_windows = grown
         if live is not None:
             self._store_windows(self._changed(live), final=False)
             now = time.monotonic()
@@ -416,11 +423,13 @@ class Collector:
 
     def _write_status(self, connected: bool, last: pd.DataFrame | None = None) -> None:
         stats = self.session.stats if self.session else None
+        if last is not None and len(last):
+            self._posture = str(last["label"].iloc[-1])
         status = {
             "updated": time.time(), "pid": os.getpid(), "connected": connected,
             "band": stats.name if stats else "", "profile": stats.profile if stats else "",
             "battery": stats.battery if stats else None,
-            "posture": str(last["label"].iloc[-1]) if last is not None and len(last) else "",
+            "posture": self._posture,
             "streak_min": round(self.coach.streak_minutes(self._last_t or time.time()), 1),
             "samples_today": self._samples_today,
             "last_error": stats.last_error if stats else "",

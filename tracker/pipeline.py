@@ -135,6 +135,11 @@ class WindowClassifier:
         self.segment = _SegmentState()
         return self._label_rows(state)
 
+    @property
+    def open_segment_windows(self) -> int:
+        """How many windows of the open segment have final probabilities so far."""
+        return sum(len(p) for p in self.segment.proba)
+
     def open_segment_rows(self) -> pd.DataFrame | None:
         """Rows of the segment still open, as far as their probabilities are final.
 
