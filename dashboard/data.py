@@ -20,10 +20,8 @@ import streamlit as st
 
 from dashboard.context import SharedStore
 from tracker import bouts as bout_rules
-from tracker.store import Store
+from tracker.store import COLLECTOR_STATUS_KEY, Store
 
-# tracker.collector.STATUS_KEY; not imported from there, which would load the BLE stack.
-STATUS_KEY = "collector_status"
 # The collector writes its status every second; older than this, it is not running.
 STATUS_FRESH_S = 15.0
 TIME_COLUMN = {"windows": "start_s", "bouts": "start_s", "events": "time_s"}
@@ -121,12 +119,11 @@ def history_summaries(shared: SharedStore, source: Source, first_day_start: floa
 
 def collector_status(shared: SharedStore, now: float | None = None) -> dict[str, Any] | None:
     """The running collector's status, or None when it is not running (stale status)."""
-    row = shared.read(lambda s: s.connection.execute(
-        "SELECT value FROM meta WHERE key = ?", (STATUS_KEY,)).fetchone())
-    if row is None:
+    value = shared.read(lambda s: s.meta(COLLECTOR_STATUS_KEY))
+    if value is None:
         return None
     try:
-        status = json.loads(row[0])
+        status = json.loads(value)
     except json.JSONDecodeError:
         return None
     now = time.time() if now is None else now

@@ -34,12 +34,11 @@ from tracker.config import Settings
 from tracker.labels import SITTING, UNKNOWN
 from tracker.notify import DesktopNotifications, NudgeAction
 from tracker.pipeline import Classifier, WindowClassifier, classify_chunks
-from tracker.store import Store, quantise
+from tracker.store import COLLECTOR_STATUS_KEY, Store, quantise
 from tracker.suggestions import DayContext, next_suggestion
 
 log = logging.getLogger(__name__)
 
-STATUS_KEY = "collector_status"
 SNOOZE_CHOICES_MIN = (15, 30, 60)
 MEETING_MIN = 60
 
@@ -85,7 +84,6 @@ class Collector:
         self._live_windows = -1  # open-segment windows labelled at the last tick
         self._posture = ""  # the latest window's label, for the status
         self._calendar: tuple[float, float, list[Pause]] = (0.0, -np.inf, [])
-        self._events_seen_until = time.time()
         self._samples_today = 0
         self._day = ""
         self._pending_nudges: list[CoachEvent] = []
@@ -132,13 +130,17 @@ class Collector:
                 self.store.close()
             lock.release()
 
+    def _store(self) -> Store:
+        assert self.store is not None
+        return self.store
+
     def _origin(self) -> float | None:
         """Where the timeline starts. A real band (time_scale 1) is on the host clock. A
         band replayed faster runs ahead of it, so after a restart its timeline goes on
         from where the last run left it, plus the replayed time since."""
         if self.options.origin is not None or self.options.time_scale == 1.0:
             return self.options.origin
-        status = json.loads(self._get_meta(STATUS_KEY) or "{}")
+        status = json.loads(self._store().meta(COLLECTOR_STATUS_KEY) or "{}")
         if not status.get("last_sample"):
             return None
         away = max(0.0, time.time() - float(status["updated"]))
@@ -152,10 +154,10 @@ class Collector:
         self._relabel_bouts()
         if self._last_t is not None:
             self._set_finalised(self._last_t + 1e-6)  # just after the last sample
-        self._deliver_pending()
+        self._pending_nudges = []  # the run is over: a nudge now would be stale
 
     def _set_finalised(self, until: float) -> None:
-        self._set_meta(f"finalised_until:{self.device_id}", repr(until))
+        self._store().set_meta(f"finalised_until:{self.device_id}", repr(until))
 
     # --- samples in ------------------------------------------------------------------
 
@@ -276,9 +278,6 @@ class Collector:
         for event in pending:
             await self._deliver(event)
 
-    def _deliver_pending(self) -> None:
-        self._pending_nudges = []  # the run is over: a nudge now would be stale
-
     async def _deliver(self, event: CoachEvent) -> None:
         suggestion = next_suggestion(self._day_context(event.time))
         title = f"Sitting for {self.coach.streak_minutes(event.time):.0f} min: time to move"
@@ -377,7 +376,7 @@ class Collector:
         """Classify again the stored raw samples after the last final window (a crash
         left its open segment with provisional labels)."""
         assert self.store is not None
-        since = float(self._get_meta(f"finalised_until:{self.device_id}") or "-inf")
+        since = float(self._store().meta(f"finalised_until:{self.device_id}") or "-inf")
         # `since` is where a segment starts (or just after the last sample), so the
         # samples from there on classify on the same grid as a `classify` of everything.
         chunks = ((c.t[c.t >= since], c.xyz[c.t >= since])
@@ -436,15 +435,4 @@ class Collector:
             "last_sample": self._last_t, "location": self.options.location,
             "device_id": self.device_id,
         }
-        self._set_meta(STATUS_KEY, json.dumps(status))
-
-    def _set_meta(self, key: str, value: str) -> None:
-        assert self.store is not None
-        with self.store.transaction() as connection:
-            connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    def _get_meta(self, key: str) -> str | None:
-        assert self.store is not None
-        row = self.store.connection.execute("SELECT value FROM meta WHERE key = ?",
-                                            (key,)).fetchone()
-        return None if row is None else str(row[0])
+        self._store().set_meta(COLLECTOR_STATUS_KEY, json.dumps(status))

@@ -26,6 +26,8 @@ from tracker.labels import POSTURES
 
 DEFAULT_PARTICIPANT = "me"
 DEFAULT_DEVICE = "default"
+# The meta key under which the running collector reports its state every second.
+COLLECTOR_STATUS_KEY = "collector_status"
 # Raw samples are kept as int16 counts of 1/4096 g: ±8 g range, 0.24 mg resolution,
 # finer than any band here delivers, and 2 bytes per sample-axis before compression.
 RAW_SCALE_G = 1.0 / 4096.0
@@ -276,7 +278,17 @@ class Store:
             connection.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
                                (participant, device, time_s, kind, detail))
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a small named value (collector status, progress marks)."""
+        with self.transaction() as connection:
+            connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # --- reading -------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?",
+                                      (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _query(self, sql: str, params: Iterable[object]) -> pd.DataFrame:
         try:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tracker.store import Store, default_store_path
+from tracker.store import COLLECTOR_STATUS_KEY, Store, default_store_path
 
 STALE_S = 10.0
 
@@ -25,9 +25,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def read_status(store: Store) -> dict[str, Any] | None:
-    row = store.connection.execute(
-        "SELECT value FROM meta WHERE key = 'collector_status'").fetchone()
-    return json.loads(row[0]) if row else None
+    value = store.meta(COLLECTOR_STATUS_KEY)
+    return json.loads(value) if value else None
 
 
 def _alive(pid: int | None) -> bool:
