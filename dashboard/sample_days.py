@@ -39,7 +39,7 @@ class OfficeDay:
 
 def _model() -> object:
     """The shipped thigh model; retried while a retraining run rewrites the file."""
-    from tracker.model import load_default_model
+    from tracker.posture_model import load_default_model
 
     for attempt in range(MODEL_ATTEMPTS):
         try:

@@ -54,7 +54,7 @@ def write_recording(path: Path, days: float) -> int:
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from tracker.model import load_default_model
+from tracker.posture_model import load_default_model
 from tracker.pipeline import WindowClassifier
 from tracker.recording import read_recording
 

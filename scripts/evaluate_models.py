@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from tracker.features import window_features
-from tracker.model import default_model_path, load_default_model, train_location
+from tracker.model import train_location
+from tracker.posture_model import default_model_path, load_default_model
 from tracker.signal import split_segments, window_view
 from tracker.training_data import LOCATIONS
 

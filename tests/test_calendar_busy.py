@@ -64,7 +64,7 @@ def test_the_collector_reads_the_configured_calendar(tmp_path: Path) -> None:
 
     from tracker.collector import Collector, CollectorOptions
     from tracker.config import Settings
-    from tracker.model import load_default_model
+    from tracker.posture_model import load_default_model
 
     now = datetime.now(TZ).replace(microsecond=0)
     start, end = now - timedelta(minutes=10), now + timedelta(minutes=20)
@@ -74,6 +74,6 @@ def test_the_collector_reads_the_configured_calendar(tmp_path: Path) -> None:
     settings = Settings(coach=CoachSettings(calendar_ics=str(path)))
     collector = Collector(CollectorOptions(db=tmp_path / "s.sqlite", device="x",
                                            location="thigh"),
-                          settings, load_default_model("thigh"), TZ)
+                          settings, load_default_model("thigh", compact=True), TZ)
     pauses = collector._calendar_pauses()
     assert [(p.start, p.end) for p in pauses][:1] == [(start.timestamp(), end.timestamp())]

@@ -23,8 +23,8 @@ from tracker.collector import Collector, CollectorError, CollectorOptions
 from tracker.config import WEEKDAYS, CoachSettings, NotifySettings, Settings
 from tracker.emulator import ArrayMotionSource, Emulator, PolarVeritySense, find_dbus_daemon
 from tracker.emulator.bands import Band
-from tracker.model import load_default_model
 from tracker.pipeline import classify_chunks
+from tracker.posture_model import load_default_model
 from tracker.scenarios import resolve_scenario, scenario_samples
 from tracker.store import Store
 
@@ -34,6 +34,7 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 TZ = ZoneInfo("Europe/Berlin")
+TRUTH_TOLERANCE_MIN = 0.75  # measured: up to 0.47 min (nudges early when sitting is labelled before it starts)
 MONDAY_9 = datetime(2024, 6, 3, 9, 0, tzinfo=TZ).timestamp()
 SETTINGS = Settings(coach=CoachSettings(working_days=WEEKDAYS),
                     notify=NotifySettings(desktop=False))
@@ -44,7 +45,7 @@ async def collect(band: Band, db: Path, *, speed: float, duration_s: float,
     """Run a collector on `band` for `duration_s` band seconds starting Monday 09:00."""
     options = CollectorOptions(db=db, device="Polar", location="thigh", time_scale=speed,
                                origin=MONDAY_9, duration_s=duration_s)
-    collector = Collector(options, SETTINGS, load_default_model("thigh"), TZ)
+    collector = Collector(options, SETTINGS, load_default_model("thigh", compact=True), TZ)
     async with Emulator(band):
         stop = asyncio.Event()
         task = asyncio.create_task(collector.run(stop))
@@ -63,23 +64,45 @@ def near(found: list[float], expected: list[float], tolerance_min: float) -> boo
         abs(f - e) <= tolerance_min for f, e in zip(found, expected, strict=True))
 
 
+OFFICE_DAY_SPEED = 480  # 8 hours of band time in a minute
+# Band time collected: the band starts the day while the collector connects (a second
+# or two, i.e. up to a quarter of an hour of the day at 480x), so stop before its end.
+OFFICE_DAY_COLLECTED_S = 7.5 * 3600
+
+
 @pytest.fixture(scope="module")
-def office_morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
-    """Two hours of the office day, replayed at 240x through the whole stack; returns the
-    store and how far into the day (minutes) the first sample stored was: the band's
-    wearer goes on moving while the collector connects."""
+def office_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """The 8-hour office day, replayed at 480x through the whole stack; returns the store
+    and how far into the day (seconds) the first sample stored was (the band's wearer
+    goes on moving while the collector connects)."""
     db = tmp_path_factory.mktemp("collector") / "tracker.sqlite"
-    band = PolarVeritySense(resolve_scenario("office-day", 52.0), speed=240)
-    asyncio.run(collect(band, db, speed=240, duration_s=2 * 3600))
+    band = PolarVeritySense(resolve_scenario("office-day", 52.0), speed=OFFICE_DAY_SPEED)
+    asyncio.run(collect(band, db, speed=OFFICE_DAY_SPEED, duration_s=OFFICE_DAY_COLLECTED_S))
     first = band.frames[0]
-    return db, (first.band_time_s - (len(first.samples) - 1) / 52.0) / 60
+    return db, first.band_time_s - (len(first.samples) - 1) / 52.0
 
 
-def test_nudges_and_breaks_fire_at_the_right_band_times(
-        office_morning: tuple[Path, float]) -> None:
-    db, skipped = office_morning
+def coach_on_the_truth(skipped_s: float) -> pd.DataFrame:
+    """What the coach should do over the day's script, seen from the first stored sample
+    (the tracker cannot know the sitting before it): 5 s windows labelled by the script."""
+    _, truth = scenario_samples("office-day", 52.0)
+    windows = []
+    for start, end, posture in truth:
+        stop = min(end, skipped_s + OFFICE_DAY_COLLECTED_S)
+        for t in np.arange(max(start, skipped_s), stop - 1e-9, 5.0):
+            at = MONDAY_9 + t - skipped_s
+            windows.append((at, at + 5.0, posture))
+    events = replay(windows, SETTINGS.coach, TZ)
+    return pd.DataFrame({"time_s": [e.time for e in events], "kind": [e.kind for e in events],
+                         "detail": [e.detail for e in events]})
+
+
+def test_an_eight_hour_day_nudges_and_credits_breaks_as_its_script_says(
+        office_day: tuple[Path, float]) -> None:
+    db, skipped_s = office_day
     with Store.open(db, readonly=True) as store:
         events, windows = store.events(), store.windows()
+    assert windows["end_s"].max() - windows["start_s"].min() > OFFICE_DAY_COLLECTED_S - 60
     # The coach saw the windows live; replayed over the final stored windows it must give
     # the same nudges to within one 5 s window.
     replayed = replay(list(windows[["start_s", "end_s", "label"]].itertuples(index=False)),
@@ -89,38 +112,37 @@ def test_nudges_and_breaks_fire_at_the_right_band_times(
     window = 5 / 60
     for kind in ("nudge", "reminder", "break"):
         assert near(minutes(events, kind), minutes(as_replayed, kind), window), kind
-    # Against the day's script (sitting 0-50 min, walk, stand 53-63, sitting 63-98, walk,
-    # sitting 103-148): a nudge 30 min into each streak, a reminder 10 min later, a break
-    # where each walk starts; within a minute, as the labels at a posture change can be.
-    def script(*times: float) -> list[float]:
-        return [t - skipped for t in times]
+    # Against the script: the same nudges, reminders and breaks at the same band times,
+    # within TRUTH_TOLERANCE_MIN (a label changes within a window or two of the posture).
+    expected = coach_on_the_truth(skipped_s)
+    for kind in ("nudge", "reminder", "break"):
+        assert near(minutes(events, kind), minutes(expected, kind), TRUTH_TOLERANCE_MIN), (
+            kind, minutes(events, kind), minutes(expected, kind))
+    # Breaks credited: every nudge's outcome as on the script (the 1 min stand after the
+    # third streak is too short to count; the streak goes on and is reminded).
+    def outcomes(frame: pd.DataFrame) -> list[str]:
+        return frame.loc[frame["kind"] == "outcome", "detail"].str.split().str[0].tolist()
 
-    # The first streak starts with the first sample stored (the tracker cannot know the
-    # sitting before it); the later ones where the script says.
-    nudges = minutes(events, "nudge")
-    assert near(nudges[:1], [30], 2 * window) and near(nudges[1:], script(93), 1.0), nudges
-    assert near(minutes(events, "reminder"), script(40), 1.0), minutes(events, "reminder")
-    assert near(minutes(events, "break"), script(50, 98), 1.0), minutes(events, "break")
-    outcomes = events.loc[events["kind"] == "outcome", "detail"].str.split().str[0].tolist()
-    assert outcomes.count("taken") == 2
+    assert outcomes(events) == outcomes(expected)
+    assert outcomes(events).count("taken") >= 5
 
 
 def test_live_labels_equal_classify_on_the_stored_samples(
-        office_morning: tuple[Path, float]) -> None:
-    with Store.open(office_morning[0], readonly=True) as store:
+        office_day: tuple[Path, float]) -> None:
+    with Store.open(office_day[0], readonly=True) as store:
         stored = store.windows()
         chunks = [(c.t, c.xyz) for _, _, c in store.raw_chunks()]
         raw_samples = sum(len(t) for t, _ in chunks)
         integrity = store.connection.execute("PRAGMA integrity_check").fetchone()[0]
     batch = pd.concat(list(classify_chunks(chunks, load_default_model("thigh"))))
     assert integrity == "ok"
-    assert raw_samples == 2 * 3600 * 52  # every sample the band sent
-    assert len(stored) == len(batch) >= 1440
+    assert raw_samples == round(OFFICE_DAY_COLLECTED_S * 52)  # every sample, once
+    assert len(stored) == len(batch) >= 5300
     np.testing.assert_allclose(stored["start_s"].to_numpy(), batch["start"].to_numpy())
     assert stored["label"].tolist() == batch["label"].tolist()
     # And the labels mostly agree with the day's script.
     _, truth = scenario_samples("office-day", 52.0)
-    middle = (stored["start_s"] + 2.5 - MONDAY_9) / 60 + office_morning[1]
+    middle = (stored["start_s"] + 2.5 - MONDAY_9 + office_day[1]) / 60
     expected = [next(p for a, b, p in truth if a / 60 <= m < b / 60) for m in middle]
     agreement = (stored["label"].to_numpy() == np.array(expected)).mean()
     assert agreement > 0.85, agreement
@@ -167,7 +189,7 @@ def test_one_collector_per_store(tmp_path: Path) -> None:
 
     with FileLock(f"{db}.lock"):
         options = CollectorOptions(db=db, device="Polar", location="thigh")
-        collector = Collector(options, SETTINGS, load_default_model("thigh"), TZ)
+        collector = Collector(options, SETTINGS, load_default_model("thigh", compact=True), TZ)
         with pytest.raises(CollectorError, match="in use by another collector"):
             asyncio.run(collector.run(asyncio.Event()))
 
@@ -205,6 +227,9 @@ def test_sigkill_loses_at_most_two_seconds_and_the_store_survives(tmp_path: Path
             restarted: subprocess.Popen[str] | None = None
             try:
                 await _wait_for_samples(db, 52 * 30)
+                # The collector runs on the numpy copy of the model: scikit-learn (about
+                # 90 MB) is never loaded into the process that runs all day.
+                assert "sklearn" not in Path(f"/proc/{process.pid}/maps").read_text()
                 await asyncio.sleep(3)
                 sent_before_kill = sum(len(f.samples) for f in band.frames)
                 process.send_signal(signal.SIGKILL)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracker.model import PostureModel, TrainingConfig, load_default_model, train_location
+from tracker.model import TrainingConfig, train_location
+from tracker.posture_model import PostureModel, compact_path, load_default_model
 from tracker.smoothing import sticky_transition, viterbi
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -84,6 +85,10 @@ def test_save_and_load_give_identical_predictions(quick_run, tmp_path: Path) -> 
     assert loaded.self_transition == model.self_transition
     np.testing.assert_array_equal(loaded.predict_proba(windows), model.predict_proba(windows))
     np.testing.assert_array_equal(loaded.predict(windows), model.predict(windows))
+    # Saving also writes the numpy-only copy the collector runs on.
+    compact = PostureModel.load(compact_path(path))
+    assert "sklearn" not in type(compact.pipeline).__module__
+    np.testing.assert_array_equal(compact.predict_proba(windows), model.predict_proba(windows))
 
 
 @pytest.mark.parametrize("location", ["waist", "wrist", "thigh"])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracker.store import SCHEMA_VERSION, Store, StoreError
+from tracker.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 
 
 def noisy_motion(seconds: float, rate: float = 50.0, start: float = 1.7e9) -> tuple[
@@ -106,3 +106,34 @@ def test_quantised_samples_are_exactly_what_the_store_returns(tmp_path: Path) ->
         chunks = [c for _, _, c in store.raw_chunks()]
     np.testing.assert_array_equal(np.concatenate([c.t for c in chunks]), expected.t)
     np.testing.assert_array_equal(np.concatenate([c.xyz for c in chunks]), expected.xyz)
+
+
+def test_a_first_version_store_is_upgraded_with_its_data_kept(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    connection = sqlite3.connect(path)
+    connection.executescript(f"BEGIN; {MIGRATIONS[0]} PRAGMA user_version = 1; COMMIT;")
+    connection.execute("INSERT INTO events VALUES ('me', 'default', 1.0, 'nudge', '')")
+    connection.commit()
+    connection.close()
+    with Store.open(path) as store:
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.events()["kind"].tolist() == ["nudge"]
+        assert store.labels().empty
+
+
+def test_stated_postures_are_kept_apart_from_the_classifier_windows(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.add_label(100.0, 160.0, "sitting", "calibration", location="thigh")
+        store.add_label(200.0, 230.0, "standing", "correction")
+        store.add_label(200.0, 260.0, "walking", "correction")  # a second thought replaces
+        assert store.labels(source="correction")[["end_s", "label"]].values.tolist() == [
+            [260.0, "walking"]]
+        assert store.labels(150.0, 170.0)["source"].tolist() == ["calibration"]
+        assert store.windows().empty
+        for bad, match in (((0, 1, "dancing", "correction"), "unknown posture"),
+                           ((0, 1, "sitting", "guess"), "unknown label source"),
+                           ((5, 5, "sitting", "correction"), "must end after")):
+            with pytest.raises(ValueError, match=match):
+                store.add_label(*bad)
+        assert store.delete_labels(0, 1000, "correction") == 1
+        assert store.labels()["source"].tolist() == ["calibration"]

@@ -29,11 +29,13 @@ import pandas as pd
 
 from tracker import bouts as bout_rules
 from tracker.ble import BandSession, band_profiles
+from tracker.calibration import personal_model_path
 from tracker.coach import Coach, CoachEvent, Pause
 from tracker.config import Settings
 from tracker.labels import SITTING, UNKNOWN
 from tracker.notify import DesktopNotifications, NudgeAction
-from tracker.pipeline import Classifier, WindowClassifier, classify_chunks
+from tracker.pipeline import Classifier, WindowClassifier
+from tracker.posture_model import PostureModel
 from tracker.store import COLLECTOR_STATUS_KEY, Store, quantise
 from tracker.suggestions import DayContext, next_suggestion
 
@@ -88,6 +90,9 @@ class Collector:
         self._day = ""
         self._pending_nudges: list[CoachEvent] = []
         self._stop: asyncio.Event | None = None
+        self._personal_model = personal_model_path(options.db, options.location,
+                                                   options.participant)
+        self._personal_stamp = _modified(self._personal_model)  # the one `model` came from
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -103,7 +108,7 @@ class Collector:
                                  "(one collector per store)") from None
         try:
             self.store = Store.open(self.options.db)
-            self._finalise_unfinished()
+            self._resume_last_segment()
             self._restore_coach()
             self.session = BandSession(self.options.device, self._on_samples,
                                        profiles=band_profiles(self.settings.custom_band),
@@ -148,16 +153,23 @@ class Collector:
 
     def _close(self) -> None:
         """Flush everything and make the stored windows final."""
+        segment_start = self._store().meta(self._finalised_key)
         for frame in self.classifier.finish():
             self._store_windows(frame, final=True)
         self._flush_raw()
         self._relabel_bouts()
-        if self._last_t is not None:
-            self._set_finalised(self._last_t + 1e-6)  # just after the last sample
+        # The mark stays at the start of the last segment, not after it: the next run
+        # takes that segment up again and continues it if the band's samples go on
+        # within the gap limit, as `classify` of the stored samples would.
+        self._store().set_meta(self._finalised_key, segment_start or "-inf")
         self._pending_nudges = []  # the run is over: a nudge now would be stale
 
+    @property
+    def _finalised_key(self) -> str:
+        return f"finalised_until:{self.device_id}"
+
     def _set_finalised(self, until: float) -> None:
-        self._store().set_meta(f"finalised_until:{self.device_id}", repr(until))
+        self._store().set_meta(self._finalised_key, repr(until))
 
     # --- samples in ------------------------------------------------------------------
 
@@ -210,6 +222,7 @@ class Collector:
         (the coach sees each new window), obey the user's controls, nudge."""
         self._flush_raw()
         self._read_controls()
+        self._follow_personal_model()
         # Label the open segment again only when it has grown: smoothing looks at all of
         # it, and a band at 52 Hz completes a window every 5 s, not every tick.
         grown = self.classifier.open_segment_windows
@@ -224,6 +237,26 @@ class Collector:
                 self._relabel_bouts()
         self._write_status(bool(self.session and self.session.stats.connected), live)
         await self._deliver_nudges()
+
+    def _follow_personal_model(self) -> None:
+        """Label with a personal model fitted while the collector runs (calibration or
+        `train --personal`) from the next window on, without a restart."""
+        stamp = _modified(self._personal_model)
+        if stamp is None or stamp == self._personal_stamp:
+            return
+        self._personal_stamp = stamp
+        try:
+            model = PostureModel.load(self._personal_model)
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("cannot read the personal model %s: %s", self._personal_model, error)
+            return
+        shape = (model.rate_hz, model.window_s, model.context_windows, model.classes)
+        if shape != (self.model.rate_hz, self.model.window_s, self.model.context_windows,
+                     self.model.classes):
+            log.warning("ignoring %s: made for another kind of model", self._personal_model)
+            return
+        self.model = self.classifier.model = model
+        log.info("labelling with the personal model %s from now on", self._personal_model)
 
     def _changed(self, live: pd.DataFrame) -> pd.DataFrame:
         """The live rows that are new or whose label changed since the last tick: the
@@ -372,34 +405,41 @@ class Collector:
 
     # --- start-up -----------------------------------------------------------------------
 
-    def _finalise_unfinished(self) -> None:
-        """Classify again the stored raw samples after the last final window (a crash
-        left its open segment with provisional labels)."""
+    def _resume_last_segment(self) -> None:
+        """Take up the store's last segment where the previous run left it.
+
+        Its raw samples go through the live classifier again without closing it: if the
+        band's next sample comes within the gap limit the segment simply goes on, as
+        `classify` of the stored samples would see it; otherwise the windower closes it
+        and marks the gap.  A crash's provisional labels are replaced on the way."""
         assert self.store is not None
-        since = float(self._store().meta(f"finalised_until:{self.device_id}") or "-inf")
-        # `since` is where a segment starts (or just after the last sample), so the
-        # samples from there on classify on the same grid as a `classify` of everything.
+        since = float(self._store().meta(self._finalised_key) or "-inf")
+        # `since` is where the last segment starts, so its samples lie on the same window
+        # grid as in a `classify` of everything.
         chunks = ((c.t[c.t >= since], c.xyz[c.t >= since])
                   for _, device, c in self.store.raw_chunks(since, np.inf,
                                                             self.options.participant)
                   if device == self.device_id)
-        last = None
         with self.store.transaction():
-            # The crashed run's provisional windows go; the final ones take their place.
             self.store.delete_windows(since, np.inf, participant=self.options.participant,
                                       device=self.device_id)
-            for frame in classify_chunks(chunks, self.model):
-                frame = frame[frame["start"] >= since - 1e-6]
-                self.store.add_windows(frame, location=self.options.location,
+            for t, xyz in chunks:
+                if len(t):
+                    self._last_t = float(t[-1])
+                    for frame in self.classifier.push(t, xyz):
+                        self.store.add_windows(frame, location=self.options.location,
+                                               participant=self.options.participant,
+                                               device=self.device_id)
+                        if len(frame) and frame["label"].iloc[-1] == UNKNOWN:
+                            self._set_finalised(float(frame["end"].iloc[-1]))
+            live = self.classifier.open_segment_rows()
+            if live is not None:  # provisional, as the previous run left them
+                self.store.add_windows(self._changed(live), location=self.options.location,
                                        participant=self.options.participant,
                                        device=self.device_id)
-                if len(frame):
-                    last = float(frame["end"].iloc[-1])
-        if last is not None:
-            self._last_t = last
+                self._live_windows = self.classifier.open_segment_windows
+        if self._last_t is not None:
             self._relabel_bouts()
-            self._set_finalised(last + 1e-6)  # the trailing gap row ends at the last sample
-            self._last_t = None
 
     def _restore_coach(self) -> None:
         """Replay the last hours of stored windows so a streak survives a restart."""
@@ -436,3 +476,10 @@ class Collector:
             "device_id": self.device_id,
         }
         self._store().set_meta(COLLECTOR_STATUS_KEY, json.dumps(status))
+
+
+def _modified(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None

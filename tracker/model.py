@@ -1,9 +1,8 @@
-"""Posture model per wear location: features -> gradient-boosted trees -> HMM smoothing.
+"""Training and evaluating the posture model of a wear location.
 
-A :class:`PostureModel` bundles the fitted scikit-learn pipeline with everything needed
-to use it on new data: sampling rate, window length, which base features the location
-uses, the neighbour-context radius and the HMM self-transition probability.  Models are
-stored with skops (no pickle) and shipped inside the package (``tracker/models``).
+Features -> gradient-boosted trees -> HMM smoothing, fitted on the labelled recordings in
+data/ and scored leave-subjects-out.  The fitted result is a
+:class:`~tracker.posture_model.PostureModel`, shipped in ``tracker/models``.
 """
 
 from __future__ import annotations
@@ -11,129 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 
-from tracker.features import (
-    LOCATION_FEATURES,
-    feature_indices,
-    multi_scale_context,
-    window_features,
-)
+from tracker.features import LOCATION_FEATURES, feature_indices, multi_scale_context
+from tracker.posture_model import PostureModel
 from tracker.smoothing import sticky_transition, viterbi
 from tracker.training_data import GENUINE_SOURCES, LabelledWindows, load_location
-
-# Types a model file may contain beyond what skops trusts by default.  Loading refuses
-# anything else, so a tampered file cannot run arbitrary code.
-TRUSTED_TYPES: tuple[str, ...] = (
-    "collections.OrderedDict",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.MultinomialLogit",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn._loss.loss.HalfMultinomialLoss",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-)
-
-
-@dataclass
-class PostureModel:
-    """A fitted posture classifier for one wear location."""
-
-    pipeline: Pipeline
-    location: str
-    rate_hz: float
-    window_s: float
-    classes: tuple[str, ...]
-    context_windows: int  # neighbour windows used on each side (the look-ahead in windows)
-    feature_names: tuple[str, ...]  # base features this location uses, in column order
-    self_transition: float  # HMM probability of keeping the same posture between windows
-    context_radii: tuple[int, ...] = ()  # radii of the neighbour summaries; max = context_windows
-
-    def __post_init__(self) -> None:
-        if not self.context_radii:
-            self.context_radii = (self.context_windows,) if self.context_windows else ()
-        if max(self.context_radii, default=0) != self.context_windows:
-            raise ValueError("context_windows must be the largest of context_radii")
-
-    def design_matrix(self, base_features: np.ndarray) -> np.ndarray:
-        """Classifier input from all base features of one segment's windows, in order."""
-        own = base_features[:, feature_indices(self.feature_names)]
-        return np.hstack((own, multi_scale_context(own, self.context_radii)))
-
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
-        """Posteriors (n, len(classes)) for the windows of ONE contiguous segment in time
-        order (neighbouring windows feed each window's context features)."""
-        if len(windows) == 0:
-            return np.zeros((0, len(self.classes)))
-        features = window_features(windows, self.rate_hz)
-        return np.asarray(self.pipeline.predict_proba(self.design_matrix(features)))
-
-    def smooth(self, proba: np.ndarray) -> np.ndarray:
-        """Most likely posture index per window of one segment (HMM / Viterbi)."""
-        transition = sticky_transition(len(self.classes), self.self_transition)
-        return viterbi(proba, transition)
-
-    def predict(self, windows: np.ndarray, smooth: bool = True) -> np.ndarray:
-        """Posture label per window of one contiguous segment."""
-        proba = self.predict_proba(windows)
-        index = self.smooth(proba) if smooth else proba.argmax(axis=1)
-        return np.asarray(self.classes, dtype=object)[index].astype(str)
-
-    def save(self, path: str | Path) -> None:
-        meta = {
-            "location": self.location,
-            "rate_hz": self.rate_hz,
-            "window_s": self.window_s,
-            "classes": list(self.classes),
-            "context_windows": self.context_windows,
-            "context_radii": list(self.context_radii),
-            "feature_names": list(self.feature_names),
-            "self_transition": self.self_transition,
-        }
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        sio.dump({"pipeline": self.pipeline, "meta": meta}, path, compression=8)
-
-    @classmethod
-    def load(cls, path: str | Path) -> PostureModel:
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-        if untrusted:
-            raise ValueError(f"{path} contains types not on the trusted list: {sorted(untrusted)}")
-        stored = sio.load(path, trusted=list(TRUSTED_TYPES))
-        meta = stored["meta"]
-        return cls(
-            pipeline=stored["pipeline"],
-            location=str(meta["location"]),
-            rate_hz=float(meta["rate_hz"]),
-            window_s=float(meta["window_s"]),
-            classes=tuple(str(c) for c in meta["classes"]),
-            context_windows=int(meta["context_windows"]),
-            context_radii=tuple(int(r) for r in meta["context_radii"]),
-            feature_names=tuple(str(f) for f in meta["feature_names"]),
-            self_transition=float(meta["self_transition"]),
-        )
-
-
-def default_model_path(location: str) -> Path:
-    """Where the shipped model for ``location`` lives inside the package."""
-    return Path(str(resources.files("tracker") / "models" / f"{location}.skops"))
-
-
-def load_default_model(location: str) -> PostureModel:
-    ref = resources.files("tracker") / "models" / f"{location}.skops"
-    with resources.as_file(ref) as path:
-        if not path.exists():
-            raise FileNotFoundError(f"no shipped model for location {location!r} at {path}")
-        return PostureModel.load(path)
 
 
 def make_pipeline(max_iter: int = 50, seed: int = 0) -> Pipeline:

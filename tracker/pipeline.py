@@ -37,7 +37,7 @@ WINDOW_COLUMNS = ["start", "end", "label", "confidence", *(f"p_{p}" for p in POS
 
 
 class Classifier(Protocol):
-    """What the pipeline needs of a model (see tracker.model.PostureModel)."""
+    """What the pipeline needs of a model (see tracker.posture_model.PostureModel)."""
 
     rate_hz: float
     window_s: float

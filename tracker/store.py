@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -86,9 +87,26 @@ MIGRATIONS: list[str] = [
     CREATE INDEX bouts_by_time ON bouts (start_s);
     CREATE INDEX events_by_time ON events (time_s);
     """,
+    # 1 -> 2: postures the wearer stated: calibration phases and corrections made in the
+    # dashboard.  They never overwrite the classifier's windows; personal models learn
+    # from them.
+    """
+    CREATE TABLE labels (
+        participant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        start_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        label TEXT NOT NULL,
+        source TEXT NOT NULL,
+        location TEXT,
+        created_s REAL NOT NULL,
+        PRIMARY KEY (participant_id, device_id, start_s, source)
+    );
+    """,
 ]
+LABEL_SOURCES = ("calibration", "correction")
 SCHEMA_VERSION = len(MIGRATIONS)
-TABLES = ("raw_chunks", "windows", "bouts", "events")
+TABLES = ("raw_chunks", "windows", "bouts", "events", "labels")
 
 
 @dataclass(frozen=True)
@@ -278,6 +296,32 @@ class Store:
             connection.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
                                (participant, device, time_s, kind, detail))
 
+    def add_label(self, start_s: float, end_s: float, label: str, source: str, *,
+                  location: str | None = None, participant: str = DEFAULT_PARTICIPANT,
+                  device: str = DEFAULT_DEVICE) -> None:
+        """Record that the wearer was in posture `label` from start_s to end_s."""
+        if label not in POSTURES:
+            raise ValueError(f"unknown posture {label!r}; one of {', '.join(POSTURES)}")
+        if source not in LABEL_SOURCES:
+            raise ValueError(f"unknown label source {source!r}")
+        if not end_s > start_s:
+            raise ValueError("a labelled span must end after it starts")
+        with self.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (participant, device, float(start_s), float(end_s), label, source, location,
+                 time.time()))
+
+    def delete_labels(self, start_s: float, end_s: float, source: str, *,
+                      participant: str = DEFAULT_PARTICIPANT) -> int:
+        """Remove the spans of `source` starting within [start_s, end_s); how many went."""
+        with self.transaction() as connection:
+            cursor = connection.execute(
+                "DELETE FROM labels WHERE participant_id = ? AND source = ? "
+                "AND start_s >= ? AND start_s < ?",
+                (participant, source, _finite(start_s), _finite(end_s)))
+        return cursor.rowcount
+
     def set_meta(self, key: str, value: str) -> None:
         """Keep a small named value (collector status, progress marks)."""
         with self.transaction() as connection:
@@ -316,6 +360,15 @@ class Store:
             "SELECT * FROM events WHERE time_s >= ? AND time_s < ? "
             "AND (? IS NULL OR participant_id = ?) ORDER BY time_s",
             (_finite(start_s), _finite(end_s), participant, participant))
+
+    def labels(self, start_s: float = -np.inf, end_s: float = np.inf,
+               participant: str | None = None, source: str | None = None) -> pd.DataFrame:
+        """Stated postures (calibration, corrections) overlapping [start_s, end_s)."""
+        return self._query(
+            "SELECT * FROM labels WHERE end_s > ? AND start_s < ? "
+            "AND (? IS NULL OR participant_id = ?) AND (? IS NULL OR source = ?) "
+            "ORDER BY participant_id, device_id, start_s",
+            (_finite(start_s), _finite(end_s), participant, participant, source, source))
 
     def raw_chunks(self, start_s: float = -np.inf, end_s: float = np.inf,
                    participant: str | None = None) -> Iterator[tuple[str, str, RawChunk]]:

@@ -60,7 +60,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def load_model(location: str, path: Path | None) -> Classifier:
-    from tracker.model import PostureModel, load_default_model
+    from tracker.posture_model import PostureModel, load_default_model
 
     if path is None:
         return load_default_model(location)

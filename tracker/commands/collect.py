@@ -44,13 +44,19 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         raise UsageError(str(error)) from None
 
 
+def resolve_db(args: argparse.Namespace, settings: Settings) -> Path:
+    """--db, else tracker.db in the settings, else the default store."""
+    if args.db:
+        return Path(args.db)
+    return Path(settings.tracker.db).expanduser() if settings.tracker.db else default_store_path()
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(message)s", stream=sys.stderr)
     settings = resolve_settings(args)
     location = args.location or settings.tracker.location
-    db = args.db or (Path(settings.tracker.db).expanduser() if settings.tracker.db
-                     else default_store_path())
+    db = resolve_db(args, settings)
     device = args.device or settings.tracker.device or asyncio.run(_first_band())
     print(f"collecting from {device} ({location}) into {db}; Ctrl-C to stop", file=sys.stderr)
     return asyncio.run(run_collector(db=db, device=device, location=location,
@@ -72,8 +78,8 @@ async def run_collector(*, db: Path, device: str, location: str, settings: Setti
                         origin: float | None = None, duration_s: float | None = None,
                         stop: asyncio.Event | None = None, participant: str | None = None) -> int:
     """Run a collector until stopped (signal, `stop`, or `duration_s` of band time)."""
+    from tracker.calibration import model_for
     from tracker.collector import Collector, CollectorError, CollectorOptions
-    from tracker.model import load_default_model
     from tracker.timezones import timezone_named
 
     stop = stop or asyncio.Event()
@@ -87,8 +93,10 @@ async def run_collector(*, db: Path, device: str, location: str, settings: Setti
     options = CollectorOptions(db=db, device=device, location=location,
                                participant=participant or settings.tracker.participant,
                                time_scale=time_scale, origin=origin, duration_s=duration_s)
-    collector = Collector(options, settings, load_default_model(location),
-                          timezone_named(tz_name))
+    # The wearer's personal model if calibrated, else the shipped one; numpy-only either
+    # way: a process that runs all day need not carry scikit-learn in memory.
+    model = model_for(db, location, options.participant)
+    collector = Collector(options, settings, model, timezone_named(tz_name))
     try:
         await collector.run(stop)
     except CollectorError as error:

@@ -1,0 +1,174 @@
+"""Personal models: from postures the wearer stated to a model fitted to them.
+
+The wearer states postures in two ways, both kept in the store's ``labels`` table:
+the guided routine (`sitting-tracker calibrate`, or the dashboard's Calibrate page: sit,
+stand and walk for a minute each) and corrections marked in the dashboard ("I was
+actually standing").  The raw samples of those spans are already in the store, so a
+personal model is fitted from the store alone, with the same windowing as at run time,
+and saved beside the store; the collector and `classify --db` use it from then on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tracker.labels import SITTING, STANDING, WALKING
+from tracker.posture_model import PostureModel, load_default_model
+from tracker.store import DEFAULT_PARTICIPANT, Store
+from tracker.windowing import StreamingWindower, WindowBlock
+
+PERSONAL_SUFFIX = ".personal.npz"
+
+
+@dataclass(frozen=True)
+class Phase:
+    posture: str
+    instruction: str
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase(SITTING, "Sit as you usually do at your desk, and keep working or reading."),
+    Phase(STANDING, "Stand up and stay standing where you are; small moves are fine."),
+    Phase(WALKING, "Walk at your normal pace: around the room or along a corridor."),
+)
+# Seconds at the start of each phase not used: getting into the posture.
+SETTLE_S = 5.0
+
+
+@dataclass(frozen=True)
+class LabelledWindows:
+    windows: np.ndarray  # (n, L, 3) float32 at the model's rate
+    labels: np.ndarray  # (n,) posture names
+    segments: np.ndarray  # (n,) one id per labelled span: neighbour context stays inside
+
+
+def personal_model_path(db: str | Path, location: str,
+                        participant: str = DEFAULT_PARTICIPANT) -> Path:
+    """Where the personal model of a store's wearer lives: a folder beside the store."""
+    stem = location if participant == DEFAULT_PARTICIPANT else f"{participant}-{location}"
+    return Path(db).parent / "models" / f"{stem}{PERSONAL_SUFFIX}"
+
+
+def model_for(db: str | Path | None, location: str,
+              participant: str = DEFAULT_PARTICIPANT) -> PostureModel:
+    """The personal model of this store's wearer if there is one, else the shipped model
+    (its numpy-only copy: callers that run all day never import scikit-learn)."""
+    if db is not None:
+        path = personal_model_path(db, location, participant)
+        if path.exists():
+            return PostureModel.load(path)
+    return load_default_model(location, compact=True)
+
+
+def labelled_windows(store: Store, model: PostureModel, *, location: str | None = None,
+                     participant: str = DEFAULT_PARTICIPANT,
+                     sources: tuple[str, ...] = ("calibration", "correction"),
+                     ) -> LabelledWindows:
+    """Every whole window of the stated spans, windowed exactly as at run time."""
+    spans = store.labels(participant=participant)
+    spans = spans[spans["source"].isin(sources)]
+    if location is not None:  # spans stated with another placement teach this one nothing
+        spans = spans[spans["location"].isna() | (spans["location"] == location)]
+    windows, labels, segments = [], [], []
+    for number, span in enumerate(spans.itertuples(index=False)):
+        for block in _window_blocks(store, model, span.start_s, span.end_s, participant):
+            windows.append(block.samples)
+            labels.extend([span.label] * len(block.samples))
+            # Segment ids must differ across spans and across gaps inside one span.
+            segments.extend([number * 1000 + block.segment] * len(block.samples))
+    if not windows:
+        length = round(model.rate_hz * model.window_s)
+        return LabelledWindows(np.zeros((0, length, 3), np.float32), np.array([], str),
+                               np.array([], int))
+    return LabelledWindows(np.concatenate(windows), np.array(labels), np.array(segments))
+
+
+def _window_blocks(store: Store, model: PostureModel, start_s: float, end_s: float,
+                   participant: str) -> Iterator[WindowBlock]:
+    windower = StreamingWindower(model.rate_hz, model.window_s)
+    items = []
+    for _, _, chunk in store.raw_chunks(start_s, end_s, participant=participant):
+        inside = (chunk.t >= start_s) & (chunk.t <= end_s)
+        items += windower.push(chunk.t[inside], chunk.xyz[inside])
+    items += windower.flush()
+    yield from (item for item in items if isinstance(item, WindowBlock))
+
+
+@dataclass(frozen=True)
+class PersonalFit:
+    model: PostureModel
+    path: Path
+    n_windows: dict[str, int]  # labelled windows per posture
+    scored_on: str  # which stated windows the agreement figures are on
+    n_scored: int
+    agreement_before: float  # share of those windows the model in use labelled right
+    agreement_after: float  # the same with the new personal model (fitted on them too)
+
+
+def agreement(model: PostureModel, examples: LabelledWindows) -> float:
+    """Share of stated windows the model labels as stated (smoothed, as shown)."""
+    if len(examples.labels) == 0:
+        return float("nan")
+    right = 0
+    for segment in np.unique(examples.segments):
+        mine = examples.segments == segment
+        right += int((model.predict(examples.windows[mine]) == examples.labels[mine]).sum())
+    return right / len(examples.labels)
+
+
+def fit_personal_model(db: str | Path, location: str, *,
+                       participant: str = DEFAULT_PARTICIPANT,
+                       progress: Callable[[str], None] = lambda _: None) -> PersonalFit:
+    """Refit this wearer's personal model from all their stated postures and save it.
+
+    Raises ValueError when the store holds too little to learn from."""
+    from tracker.personal import fit_personal, save_personal
+
+    base = load_default_model(location, compact=True)
+    before = model_for(db, location, participant)
+    with Store.open(db, readonly=True) as store:
+        examples = labelled_windows(store, base, location=location, participant=participant)
+        corrections = labelled_windows(store, base, location=location,
+                                       participant=participant, sources=("correction",))
+    if len(examples.labels) == 0:
+        raise ValueError("no stated postures with raw samples in the store yet: run "
+                         "`sitting-tracker calibrate`, or mark a span in the dashboard")
+    counts = {str(p): int((examples.labels == p).sum()) for p in np.unique(examples.labels)}
+    progress(f"fitting on {len(examples.labels)} windows: "
+             + ", ".join(f"{p} {n}" for p, n in counts.items()))
+    model = fit_personal(base, examples.windows, examples.labels, examples.segments)
+    path = personal_model_path(db, location, participant)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename: a running collector re-reading the file never sees half of it.
+    partial = path.with_name(path.name.removesuffix(".npz") + ".partial.npz")
+    save_personal(model, partial)
+    partial.replace(path)
+    scored, scored_on = ((corrections, "corrections") if len(corrections.labels)
+                         else (examples, "calibration"))
+    return PersonalFit(model=model, path=path, n_windows=counts, scored_on=scored_on,
+                       n_scored=len(scored.labels),
+                       agreement_before=agreement(before, scored),
+                       agreement_after=agreement(model, scored))
+
+
+def save_calibration(db: str | Path, spans: list[tuple[float, float, str]], location: str,
+                     participant: str = DEFAULT_PARTICIPANT) -> None:
+    """Keep a finished routine's phases, replacing an earlier calibration at this
+    location (the band may sit differently now); corrections stay."""
+    with Store.open(db) as store, store.transaction() as connection:
+        connection.execute("DELETE FROM labels WHERE participant_id = ? AND source = ? "
+                           "AND location = ?", (participant, "calibration", location))
+        for start, end, posture in spans:
+            store.add_label(start, end, posture, "calibration", location=location,
+                            participant=participant)
+
+
+def newest_sample_s(db: str | Path) -> float | None:
+    """Time of the newest raw sample in the store (None before the first)."""
+    with Store.open(db, readonly=True) as store:
+        value = store.connection.execute("SELECT max(end_s) FROM raw_chunks").fetchone()[0]
+    return None if value is None else float(value)

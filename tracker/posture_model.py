@@ -1,0 +1,190 @@
+"""A fitted posture model for one wear location, and the files it is kept in.
+
+A :class:`PostureModel` bundles the fitted classifier with everything needed to use it on
+new data: sampling rate, window length, which base features the location uses, the
+neighbour-context radii and the HMM self-transition probability.
+
+Each model is saved twice, side by side, from the same fit (training writes both):
+
+- ``<location>.skops``: the scikit-learn pipeline, stored with skops (no pickle).  Batch
+  work (`classify`, evaluation) uses it.
+- ``<location>.trees.npz``: the same trees as plain arrays (:mod:`tracker.forest`), with
+  identical probabilities.  The collector uses it, so a process that runs all day never
+  imports scikit-learn.
+
+Nothing here imports scikit-learn or skops until a ``.skops`` file is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from tracker.features import feature_indices, multi_scale_context, window_features
+from tracker.forest import CompactForest, compact_forest
+from tracker.smoothing import sticky_transition, viterbi
+
+# Types a model file may contain beyond what skops trusts by default.  Loading refuses
+# anything else, so a tampered file cannot run arbitrary code.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "collections.OrderedDict",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.MultinomialLogit",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+COMPACT_SUFFIX = ".trees.npz"
+PERSONAL_SUFFIX = ".personal.npz"
+
+
+class ProbabilityModel(Protocol):
+    def predict_proba(self, x: np.ndarray) -> Any: ...
+
+
+@dataclass
+class PostureModel:
+    """A fitted posture classifier for one wear location."""
+
+    pipeline: ProbabilityModel  # a scikit-learn Pipeline, or its CompactForest
+    location: str
+    rate_hz: float
+    window_s: float
+    classes: tuple[str, ...]
+    context_windows: int  # neighbour windows used on each side (the look-ahead in windows)
+    feature_names: tuple[str, ...]  # base features this location uses, in column order
+    self_transition: float  # HMM probability of keeping the same posture between windows
+    context_radii: tuple[int, ...] = ()  # radii of the neighbour summaries; max = context_windows
+
+    def __post_init__(self) -> None:
+        if not self.context_radii:
+            self.context_radii = (self.context_windows,) if self.context_windows else ()
+        if max(self.context_radii, default=0) != self.context_windows:
+            raise ValueError("context_windows must be the largest of context_radii")
+
+    def design_matrix(self, base_features: np.ndarray) -> np.ndarray:
+        """Classifier input from all base features of one segment's windows, in order."""
+        own = base_features[:, feature_indices(self.feature_names)]
+        return np.hstack((own, multi_scale_context(own, self.context_radii)))
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
+        """Posteriors (n, len(classes)) for the windows of ONE contiguous segment in time
+        order (neighbouring windows feed each window's context features)."""
+        if len(windows) == 0:
+            return np.zeros((0, len(self.classes)))
+        features = window_features(windows, self.rate_hz)
+        return np.asarray(self.pipeline.predict_proba(self.design_matrix(features)))
+
+    def smooth(self, proba: np.ndarray) -> np.ndarray:
+        """Most likely posture index per window of one segment (HMM / Viterbi)."""
+        transition = sticky_transition(len(self.classes), self.self_transition)
+        return viterbi(proba, transition)
+
+    def predict(self, windows: np.ndarray, smooth: bool = True) -> np.ndarray:
+        """Posture label per window of one contiguous segment."""
+        proba = self.predict_proba(windows)
+        index = self.smooth(proba) if smooth else proba.argmax(axis=1)
+        return np.asarray(self.classes, dtype=object)[index].astype(str)
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "rate_hz": self.rate_hz,
+            "window_s": self.window_s,
+            "classes": list(self.classes),
+            "context_windows": self.context_windows,
+            "context_radii": list(self.context_radii),
+            "feature_names": list(self.feature_names),
+            "self_transition": self.self_transition,
+        }
+
+    def compact(self) -> PostureModel:
+        """The same model with its trees as numpy arrays (no scikit-learn needed)."""
+        if isinstance(self.pipeline, CompactForest):
+            return self
+        steps = getattr(self.pipeline, "steps", None)
+        classifier = steps[-1][1] if steps else self.pipeline
+        return _with_meta(compact_forest(classifier), self.meta())
+
+    def save(self, path: str | Path) -> None:
+        """Write ``path`` (.skops) and the compact copy beside it."""
+        import skops.io as sio
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sio.dump({"pipeline": self.pipeline, "meta": self.meta()}, path, compression=8)
+        self.compact().save_compact(compact_path(path))
+
+    def save_compact(self, path: str | Path) -> None:
+        if not isinstance(self.pipeline, CompactForest):
+            raise TypeError("call compact() first")
+        arrays: dict[str, Any] = {"meta": np.array(json.dumps(self.meta())),
+                                  **self.pipeline.arrays()}
+        with open(path, "wb") as file:  # savez would append .npz to a str path
+            np.savez_compressed(file, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PostureModel:
+        """Read a .skops model (imports scikit-learn), a compact .trees.npz one or a
+        personal .personal.npz one (tracker.personal; numpy only)."""
+        if str(path).endswith(COMPACT_SUFFIX):
+            return cls.load_compact(path)
+        if str(path).endswith(PERSONAL_SUFFIX):
+            from tracker.personal import load_personal
+
+            return load_personal(path)
+        import skops.io as sio
+
+        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ValueError(f"{path} contains types not on the trusted list: {sorted(untrusted)}")
+        stored = sio.load(path, trusted=list(TRUSTED_TYPES))
+        return _with_meta(stored["pipeline"], stored["meta"])
+
+    @classmethod
+    def load_compact(cls, path: str | Path) -> PostureModel:
+        with np.load(path, allow_pickle=False) as stored:
+            meta = json.loads(str(stored["meta"]))
+            forest = CompactForest.from_arrays(stored)
+        return _with_meta(forest, meta)
+
+
+def _with_meta(pipeline: ProbabilityModel, meta: dict[str, Any]) -> PostureModel:
+    return PostureModel(
+        pipeline=pipeline,
+        location=str(meta["location"]),
+        rate_hz=float(meta["rate_hz"]),
+        window_s=float(meta["window_s"]),
+        classes=tuple(str(c) for c in meta["classes"]),
+        context_windows=int(meta["context_windows"]),
+        context_radii=tuple(int(r) for r in meta["context_radii"]),
+        feature_names=tuple(str(f) for f in meta["feature_names"]),
+        self_transition=float(meta["self_transition"]),
+    )
+
+
+def compact_path(model_path: str | Path) -> Path:
+    """Where the compact copy of a .skops model lives (same folder, same stem)."""
+    path = Path(model_path)
+    return path.with_name(path.name.removesuffix(".skops") + COMPACT_SUFFIX)
+
+
+def default_model_path(location: str) -> Path:
+    """Where the shipped model for ``location`` lives inside the package."""
+    return Path(str(resources.files("tracker") / "models" / f"{location}.skops"))
+
+
+def load_default_model(location: str, compact: bool = False) -> PostureModel:
+    """The shipped model; ``compact`` gives its numpy-only copy (for the collector)."""
+    name = f"{location}{COMPACT_SUFFIX}" if compact else f"{location}.skops"
+    with resources.as_file(resources.files("tracker") / "models" / name) as path:
+        if not path.exists():
+            raise FileNotFoundError(f"no shipped model for location {location!r} at {path}")
+        return PostureModel.load(path)
