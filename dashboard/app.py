@@ -29,6 +29,8 @@ PAGES = [
             url_path="history"),
     st.Page("pages_suggestions.py", title="Suggestions",
             icon=":material/self_improvement:", url_path="suggestions"),
+    st.Page("pages_accuracy.py", title="Accuracy", icon=":material/verified:",
+            url_path="accuracy"),
     st.Page("pages_export.py", title="Export", icon=":material/download:",
             url_path="export"),
     st.Page("pages_settings.py", title="Settings", icon=":material/settings:",

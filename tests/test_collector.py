@@ -34,7 +34,8 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 TZ = ZoneInfo("Europe/Berlin")
-TRUTH_TOLERANCE_MIN = 0.75  # measured: up to 0.47 min (nudges early when sitting is labelled before it starts)
+# Measured: up to 0.47 min (nudges come early where sitting is labelled before it starts).
+TRUTH_TOLERANCE_MIN = 0.75
 MONDAY_9 = datetime(2024, 6, 3, 9, 0, tzinfo=TZ).timestamp()
 SETTINGS = Settings(coach=CoachSettings(working_days=WEEKDAYS),
                     notify=NotifySettings(desktop=False))

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -247,7 +248,7 @@ class Collector:
         self._personal_stamp = stamp
         try:
             model = PostureModel.load(self._personal_model)
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             log.warning("cannot read the personal model %s: %s", self._personal_model, error)
             return
         shape = (model.rate_hz, model.window_s, model.context_windows, model.classes)

@@ -111,7 +111,7 @@ class PostureModel:
             return self
         steps = getattr(self.pipeline, "steps", None)
         classifier = steps[-1][1] if steps else self.pipeline
-        return _with_meta(compact_forest(classifier), self.meta())
+        return with_meta(compact_forest(classifier), self.meta())
 
     def save(self, path: str | Path) -> None:
         """Write ``path`` (.skops) and the compact copy beside it."""
@@ -146,17 +146,17 @@ class PostureModel:
         if untrusted:
             raise ValueError(f"{path} contains types not on the trusted list: {sorted(untrusted)}")
         stored = sio.load(path, trusted=list(TRUSTED_TYPES))
-        return _with_meta(stored["pipeline"], stored["meta"])
+        return with_meta(stored["pipeline"], stored["meta"])
 
     @classmethod
     def load_compact(cls, path: str | Path) -> PostureModel:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(str(stored["meta"]))
             forest = CompactForest.from_arrays(stored)
-        return _with_meta(forest, meta)
+        return with_meta(forest, meta)
 
 
-def _with_meta(pipeline: ProbabilityModel, meta: dict[str, Any]) -> PostureModel:
+def with_meta(pipeline: ProbabilityModel, meta: dict[str, Any]) -> PostureModel:
     return PostureModel(
         pipeline=pipeline,
         location=str(meta["location"]),

@@ -2,6 +2,7 @@
 registers it with `run=` set to the function carrying it out."""
 
 from tracker.commands import (
+    calibrate,
     classify,
     collect,
     dashboard,
@@ -15,5 +16,5 @@ from tracker.commands import (
     train,
 )
 
-COMMANDS = (classify, train, export, collect, status, service, dashboard, demo, scan, stream,
-            emulate)
+COMMANDS = (classify, train, export, collect, status, service, calibrate, dashboard, demo,
+            scan, stream, emulate)

@@ -7,28 +7,43 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import UsageError
-from tracker.commands.classify import LOCATIONS
+from tracker.config import LOCATIONS
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "train", help="rebuild the posture model for a wear location from data/",
-        description="Train the sitting/standing/walking model for one wear location on the "
-        "labelled recordings in data/, print a leave-subjects-out evaluation (macro-F1 and "
-        "confusion matrix on people never trained on), and save the model.",
+        "train", help="rebuild a posture model: the shipped one, or your personal one",
+        description="Without --personal: train the sitting/standing/walking model for one "
+        "wear location on the labelled recordings in data/, print a leave-subjects-out "
+        "evaluation (macro-F1 and confusion matrix on people never trained on), and save "
+        "the model. With --personal: refit your personal model from your calibration and "
+        "the corrections marked in the dashboard, and print how many of the corrected "
+        "windows the model labels as you said, before and after.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--location", required=True, choices=LOCATIONS)
+    parser.add_argument("--location", choices=LOCATIONS,
+                        help="wear location (required without --personal; with it, "
+                        "default tracker.location in the settings)")
     parser.add_argument("--data", type=Path, default=REPO_DATA,
                         help="folder with the training recordings")
     parser.add_argument("--output", "-o", type=Path,
                         help="where to save the model (default: replace the shipped one)")
+    parser.add_argument("--personal", action="store_true",
+                        help="refit your personal model from the store's stated postures")
+    parser.add_argument("--db", type=Path, help="the store, with --personal (default: as "
+                        "for collect)")
+    parser.add_argument("--config", type=Path, help="settings file, with --personal")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.model import default_model_path, train_location
+    if args.personal:
+        return _train_personal(args)
+    if args.location is None:
+        raise UsageError("--location is required (or use --personal)")
+    from tracker.model import train_location
+    from tracker.posture_model import default_model_path
 
     if not args.data.is_dir():
         raise UsageError(f"--data {args.data}: no such folder (the training data ships in the "
@@ -38,4 +53,26 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or default_model_path(args.location)
     model.save(output)
     print(f"saved the {args.location} model to {output}")
+    return 0
+
+
+def _train_personal(args: argparse.Namespace) -> int:
+    from tracker.calibration import fit_personal_model
+    from tracker.commands.collect import resolve_db, resolve_settings
+
+    settings = resolve_settings(args)
+    location = args.location or settings.tracker.location
+    db = resolve_db(args, settings)
+    if not db.exists():
+        raise UsageError(f"{db}: no store here yet")
+    try:
+        fit = fit_personal_model(db, location, participant=settings.tracker.participant,
+                                 progress=print)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"On the {fit.scored_on} ({fit.n_scored} windows): the model in use before "
+          f"labelled {fit.agreement_before:.1%} as stated; the personal model labels "
+          f"{fit.agreement_after:.1%} (it was fitted on them, so this is not a test on new "
+          "data).")
+    print(f"saved the personal {location} model to {fit.path}")
     return 0

@@ -1,0 +1,294 @@
+"""How much a one-minute-per-posture calibration helps, measured on people never trained on.
+
+Usage: python scripts/evaluate_calibration.py [--locations waist wrist thigh] [--quick]
+
+A full run takes about 4 minutes on two shared cores; --quick (9 subjects per location,
+3 folds, small models) about 1 minute.
+
+For each wear location, leave subjects out exactly as `train` evaluates (tracker.model:
+same TrainingConfig, five outer folds over subjects, HMM self-transition chosen inside
+each training fold).  In each fold the base model is fitted on the training subjects;
+every held-out subject then "does the routine": its first 12 labelled 5 s windows of
+sitting, standing and walking (from the activities whose posture the dataset states),
+each posture one segment of its own as the routine records it.  `fit_personal` adapts
+the base model to those windows, and the rest of the subject's windows are scored with
+and without the adaptation (macro-F1 over sitting / standing / walking, smoothed within
+segments, as `train` scores; a posture with no windows left to score, as sitting for
+some waist subjects, is left out of the average rather than counted as 0).
+
+The personal settings (ridge, weight) are chosen in each fold on the training subjects
+only: the same routine is simulated for every training subject with the inner-fold model
+that was not fitted on them (the inner split `train` uses to choose the self-transition),
+and the setting with the best macro-F1 on their remaining windows is applied to the
+held-out subjects.  The Student-t degrees of freedom, the feature set and the safety check
+are fixed (see tracker/personal.py).
+
+Caveat on the data: in WISDM (wrist, thigh) each activity is one 3-minute block, so the
+scored sitting and standing windows come from the same block as the calibration minute,
+with the device in the same place; at the waist (HAPT) bouts are 10-20 s and most of a
+subject's sitting and standing windows are in the calibration minute itself, so the
+rest is mostly walking and lying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from tracker.features import LOCATION_FEATURES
+from tracker.forest import compact_forest
+from tracker.model import (
+    LOCATION_CONTEXT_RADII,
+    LOCATION_TILT_DEG,
+    MAIN_CLASSES,
+    TrainingConfig,
+    _choose_self_transition,
+    _design,
+    _fit,
+    _smoothed,
+)
+from tracker.personal import PersonalSettings, fit_personal_features, macro_f1
+from tracker.posture_model import PostureModel
+from tracker.training_data import GENUINE_SOURCES, LOCATIONS, LabelledWindows, load_location
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+CALIBRATION_WINDOWS = 12  # one minute of 5 s windows per posture
+SETTINGS_GRID: tuple[PersonalSettings, ...] = tuple(
+    PersonalSettings(ridge=r, weight=w) for r in (0.05, 0.1, 0.2) for w in (0.0, 0.3, 1.0, 3.0)
+)
+QUICK = TrainingConfig(outer_folds=3, inner_folds=2, max_iter=30, grid_offsets=(0.0,),
+                       self_transition_grid=(0.9, 0.99))
+QUICK_SUBJECTS = 9
+
+
+@dataclass
+class Subject:
+    """One subject's run-grid windows under a base model not fitted on them."""
+
+    subject: int
+    base: PostureModel
+    rows: np.ndarray  # indices of the subject's run-grid windows, in time order
+    base_proba: np.ndarray  # (len(rows), C), full-segment context as at run time
+    calibration: np.ndarray  # positions in rows of the routine's windows
+    scored: np.ndarray  # positions in rows of the genuine labelled windows left to score
+
+
+@dataclass
+class Outcome:
+    truth: np.ndarray
+    without: np.ndarray
+    with_: np.ndarray
+    switched_off: bool
+
+
+@dataclass
+class LocationResult:
+    location: str
+    per_subject: list[tuple[int, float, float]]  # subject, macro-F1 without, with
+    macro_without: float
+    macro_with: float
+    n_scored: int
+    chosen: list[PersonalSettings]
+    switched_off: int
+    seconds: float
+    errors: dict[str, tuple[int, int, int]]  # posture: scored windows, wrong without, with
+
+    def table(self) -> str:
+        without = np.array([w for _, w, _ in self.per_subject])
+        with_ = np.array([c for _, _, c in self.per_subject])
+        worse = int((with_ < without - 1e-9).sum())
+        better = int((with_ > without + 1e-9).sum())
+        lines = [
+            f"== {self.location}: {len(self.per_subject)} subjects, {self.n_scored} scored "
+            f"windows, {len(self.chosen)} folds, {self.seconds:.0f} s",
+            f"{'':22s}{'macro-F1':>10s}{'subject min':>13s}{'subject mean':>14s}",
+            f"{'without calibration':22s}{self.macro_without:10.3f}{without.min():13.3f}"
+            f"{without.mean():14.3f}",
+            f"{'with calibration':22s}{self.macro_with:10.3f}{with_.min():13.3f}"
+            f"{with_.mean():14.3f}",
+            f"subjects worse / better / unchanged: {worse} / {better} / "
+            f"{len(with_) - worse - better}; personal part switched off by its own check "
+            f"for {self.switched_off}",
+            "scored windows, wrong without -> with: "
+            + ", ".join(f"{c} {n}: {a} -> {b}" for c, (n, a, b) in self.errors.items()),
+            "settings chosen on training subjects per fold: "
+            + ", ".join(f"ridge {s.ridge:g} weight {s.weight:g}" for s in self.chosen),
+            "per subject (without -> with): "
+            + ", ".join(f"{s} {w:.3f}->{c:.3f}" for s, w, c in sorted(self.per_subject)),
+        ]
+        return "\n".join(lines)
+
+
+def _subjects(
+    data: LabelledWindows, x: np.ndarray, base: PostureModel, subjects: np.ndarray
+) -> list[Subject]:
+    run_grid = data.offsets == 0
+    genuine = (data.labels != "") & np.isin(data.sources, list(GENUINE_SOURCES))
+    out = []
+    for s in subjects:
+        rows = np.flatnonzero(run_grid & (data.subjects == s))
+        calibration = np.concatenate([
+            np.flatnonzero(genuine[rows] & (data.labels[rows] == c))[:CALIBRATION_WINDOWS]
+            for c in MAIN_CLASSES
+        ])
+        scored = np.setdiff1d(np.flatnonzero(genuine[rows]), calibration)
+        proba = np.asarray(base.pipeline.predict_proba(x[rows]))
+        out.append(Subject(int(s), base, rows, proba, calibration, scored))
+    return out
+
+
+def _calibrate(data: LabelledWindows, case: Subject, settings: PersonalSettings) -> Outcome:
+    """Fit the personal model on the routine's windows and label the subject's windows."""
+    cal_rows = case.rows[case.calibration]
+    labels = data.labels[cal_rows]
+    # The routine records each posture as its own segment: context stays inside it.
+    segments = np.array([MAIN_CLASSES.index(label) for label in labels])
+    model = fit_personal_features(case.base, data.features[cal_rows], labels, segments, settings)
+    personal = model.personal
+    proba = personal.adjust(case.base_proba, data.features[case.rows][:, personal.columns])
+    classes = np.asarray(case.base.classes)
+    segments_all = data.segments[case.rows]
+    p = case.base.self_transition
+    return Outcome(
+        truth=data.labels[case.rows][case.scored],
+        without=classes[_smoothed(case.base_proba, segments_all, p)][case.scored],
+        with_=classes[_smoothed(proba, segments_all, p)][case.scored],
+        switched_off=not personal.active and settings.weight > 0,
+    )
+
+
+def _pooled(outcomes: list[Outcome]) -> tuple[float, float]:
+    truth = np.concatenate([o.truth for o in outcomes])
+    return (macro_f1(truth, np.concatenate([o.without for o in outcomes])),
+            macro_f1(truth, np.concatenate([o.with_ for o in outcomes])))
+
+
+def _choose(data: LabelledWindows, cases: list[Subject]) -> tuple[PersonalSettings, float, float]:
+    """Best pooled macro-F1 on training subjects; ties go to the gentler setting.
+    Returns the setting, the training subjects' macro-F1 without and with it."""
+    best, best_key, without = SETTINGS_GRID[0], (-1.0, 0.0), float("nan")
+    for settings in SETTINGS_GRID:
+        without, score = _pooled([_calibrate(data, case, settings) for case in cases])
+        key = (round(score, 9), -settings.weight)
+        if key > best_key:
+            best, best_key = settings, key
+    return best, without, best_key[0]
+
+
+def _base_model(pipeline: object, location: str, config: TrainingConfig,
+                radii: tuple[int, ...], p: float) -> PostureModel:
+    forest = compact_forest(pipeline.steps[-1][1])  # type: ignore[attr-defined]
+    return PostureModel(
+        pipeline=forest, location=location, rate_hz=config.rate_hz, window_s=config.window_s,
+        classes=tuple(str(c) for c in forest.classes), context_windows=max(radii, default=0),
+        context_radii=radii, feature_names=LOCATION_FEATURES[location], self_transition=p,
+    )
+
+
+def evaluate_location(location: str, data_dir: Path, quick: bool) -> LocationResult:
+    started = time.perf_counter()
+    config = QUICK if quick else TrainingConfig()
+    data = load_location(location, data_dir, config.rate_hz, config.window_s,
+                         config.grid_offsets, LOCATION_TILT_DEG[location])
+    if quick:
+        data = data.subset(np.isin(data.subjects, np.unique(data.subjects)[:QUICK_SUBJECTS]))
+    radii = LOCATION_CONTEXT_RADII[location]
+    x = _design(data, LOCATION_FEATURES[location], radii)
+    labelled, run_grid = data.labels != "", data.offsets == 0
+    classes = np.array(sorted(set(data.labels[labelled])))
+    subjects = np.unique(data.subjects)
+    print(f"{location}: {len(subjects)} subjects, {run_grid.sum()} run-grid windows, "
+          f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+
+    outcomes: list[Outcome] = []
+    per_subject: list[tuple[int, float, float]] = []
+    chosen: list[PersonalSettings] = []
+    outer = GroupKFold(n_splits=min(config.outer_folds, len(subjects)))
+    for fold, (train_idx, test_idx) in enumerate(outer.split(subjects, groups=subjects)):
+        train_subjects = subjects[train_idx]
+        train = np.isin(data.subjects, train_subjects)
+        # Inner split as in model._out_of_fold_proba, keeping each inner model: it is the
+        # "base never fitted on this subject" of the training subjects' simulated routines.
+        inner_proba = np.full((len(x), len(classes)), np.nan)
+        inner_fits = []
+        inner = GroupKFold(n_splits=min(config.inner_folds, len(train_subjects)))
+        for fit_idx, held_idx in inner.split(train_subjects, groups=train_subjects):
+            fit_rows = train & labelled & np.isin(data.subjects, train_subjects[fit_idx])
+            pipeline = _fit(x[fit_rows], data.labels[fit_rows], config)
+            held_rows = train & run_grid & np.isin(data.subjects, train_subjects[held_idx])
+            inner_proba[held_rows] = pipeline.predict_proba(x[held_rows])
+            inner_fits.append((pipeline, train_subjects[held_idx]))
+        rows = train & run_grid
+        p = _choose_self_transition(inner_proba[rows], data.labels[rows], data.segments[rows],
+                                    classes, config.self_transition_grid)
+        inner_cases = [
+            case
+            for pipeline, held in inner_fits
+            for case in _subjects(data, x, _base_model(pipeline, location, config, radii, p),
+                                  held)
+        ]
+        settings, inner_without, inner_with = _choose(data, inner_cases)
+        chosen.append(settings)
+
+        pipeline = _fit(x[train & labelled], data.labels[train & labelled], config)
+        base = _base_model(pipeline, location, config, radii, p)
+        for case in _subjects(data, x, base, subjects[test_idx]):
+            outcome = _calibrate(data, case, settings)
+            outcomes.append(outcome)
+            per_subject.append((case.subject,
+                                macro_f1(outcome.truth, outcome.without),
+                                macro_f1(outcome.truth, outcome.with_)))
+        without, with_ = _pooled(outcomes[-len(test_idx):])
+        print(f"  fold {fold + 1}/{outer.get_n_splits()}: held out "
+              f"{[int(s) for s in subjects[test_idx]]}, self-transition {p:g}, "
+              f"chosen ridge {settings.ridge:g} weight {settings.weight:g} "
+              f"(training subjects {inner_without:.3f} -> {inner_with:.3f}), "
+              f"held out {without:.3f} -> {with_:.3f}, "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+
+    without, with_ = _pooled(outcomes)
+    truth = np.concatenate([o.truth for o in outcomes])
+    before = truth != np.concatenate([o.without for o in outcomes])
+    after = truth != np.concatenate([o.with_ for o in outcomes])
+    errors = {str(c): (int((truth == c).sum()), int(before[truth == c].sum()),
+                       int(after[truth == c].sum())) for c in np.unique(truth)}
+    return LocationResult(
+        location=location, per_subject=per_subject, macro_without=without, macro_with=with_,
+        n_scored=sum(len(o.truth) for o in outcomes), chosen=chosen,
+        switched_off=sum(o.switched_off for o in outcomes),
+        seconds=time.perf_counter() - started, errors=errors,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--locations", nargs="+", choices=LOCATIONS, default=list(LOCATIONS))
+    parser.add_argument("--data", type=Path, default=DATA_DIR)
+    parser.add_argument("--quick", action="store_true",
+                        help=f"first {QUICK_SUBJECTS} subjects, 3 folds, small models")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = []
+    for location in args.locations:
+        result = evaluate_location(location, args.data, args.quick)
+        print(result.table(), flush=True)
+        results.append(result)
+    print("\n| location | subjects | macro-F1 without | with calibration | subject min "
+          "without / with | subjects worse |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        without = min(w for _, w, _ in r.per_subject)
+        with_ = min(c for _, _, c in r.per_subject)
+        worse = sum(c < w - 1e-9 for _, w, c in r.per_subject)
+        print(f"| {r.location} | {len(r.per_subject)} | {r.macro_without:.3f} | "
+              f"{r.macro_with:.3f} | {without:.3f} / {with_:.3f} | {worse} |")
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""`sitting-tracker calibrate`: the guided routine that fits a personal model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_errors import UsageError
+from tracker.config import LOCATIONS, NotifySettings, Settings
+
+COUNTDOWN_S = 3
+# The first seconds of a phase are skipped; 35 s leave the 6 windows (30 s) a posture
+# needs to count in a personal model (tracker.personal).
+MIN_PHASE_S = 40
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "calibrate", help="a 3-minute guided routine that fits the model to you",
+        description="Sit, stand and walk for a minute each while the band records, then "
+        "fit a personal model for this wear location from those minutes and keep it beside "
+        "the store. The collector and the dashboard use it from then on (a running "
+        "collector switches to it by itself). If the collector is running it records the "
+        "routine; otherwise this command connects to the band. Calibrating again replaces "
+        "the earlier calibration at that location; corrections marked in the dashboard stay.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--device", metavar="NAME|ADDRESS",
+                        help="band to use when no collector is running (default: "
+                        "tracker.device in the settings, else the first band found)")
+    parser.add_argument("--location", choices=LOCATIONS,
+                        help="where the band is worn (default: tracker.location)")
+    parser.add_argument("--db", type=Path, help="the store (default: as for collect)")
+    parser.add_argument("--config", type=Path, help="settings file")
+    parser.add_argument("--seconds", type=int, default=60,
+                        help=f"length of each phase (at least {MIN_PHASE_S})")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracker.commands.collect import resolve_db, resolve_settings
+
+    if args.seconds < MIN_PHASE_S:
+        raise UsageError(f"--seconds {args.seconds}: a phase needs at least {MIN_PHASE_S} s")
+    settings = resolve_settings(args)
+    location = args.location or settings.tracker.location
+    db = resolve_db(args, settings)
+    device = args.device or settings.tracker.device
+    try:
+        return asyncio.run(calibrate(db=db, device=device, location=location,
+                                     settings=settings, phase_s=args.seconds))
+    except KeyboardInterrupt:
+        print("\ncalibration cancelled; nothing was saved", file=sys.stderr)
+        return 130
+
+
+async def calibrate(*, db: Path, device: str | None, location: str, settings: Settings,
+                    phase_s: float, say: Callable[[str], None] = print) -> int:
+    from tracker.calibration import PHASES, SETTLE_S, fit_personal_model, save_calibration
+
+    participant = settings.tracker.participant
+    stop = asyncio.Event()
+    collecting = None
+    if _collector_running(db):
+        say("The collector is running: it records the routine.")
+    else:
+        collecting = asyncio.create_task(_collect_quietly(db, device, location, settings, stop))
+    loop = asyncio.get_running_loop()
+    cancelled = asyncio.Event()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, cancelled.set)
+        loop.add_signal_handler(signal.SIGTERM, cancelled.set)
+    try:
+        await _until_samples_flow(db, collecting, cancelled, say)
+        spans = []
+        for number, phase in enumerate(PHASES, start=1):
+            say(f"\n{number}/{len(PHASES)}: {phase.instruction}")
+            for count in range(COUNTDOWN_S, 0, -1):
+                say(f"  starting in {count}…")
+                await _sleep_unless(cancelled, 1.0)
+            start = time.time()
+            say(f"Now: {phase.posture.upper()} for {phase_s:.0f} s")
+            while (left := phase_s - (time.time() - start)) > 0:
+                await _sleep_unless(cancelled, min(10.0, left))
+                if left > 10:
+                    say(f"  {phase.posture}: {max(0.0, left - 10):.0f} s to go")
+            spans.append((start + SETTLE_S, time.time(), phase.posture))
+        say("\nDone, thank you. Storing the last samples…")
+        await _until_stored(db, spans[-1][1], cancelled)
+    finally:
+        stop.set()
+        if collecting is not None:
+            await collecting
+    save_calibration(db, spans, location, participant)
+    try:
+        fit = fit_personal_model(db, location, participant=participant, progress=say)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    say(f"The model in use before labelled {fit.agreement_before:.0%} of your calibration "
+        f"windows as you stated; your personal model labels {fit.agreement_after:.0%} "
+        "(fitted on them).")
+    say(f"Personal model saved to {fit.path}; the collector uses it from now on.")
+    return 0
+
+
+def _collector_running(db: Path) -> bool:
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(f"{db}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+async def _collect_quietly(db: Path, device: str | None, location: str, settings: Settings,
+                           stop: asyncio.Event) -> None:
+    """Record the routine with the collector's own code, nudges off."""
+    from tracker.commands.collect import _first_band, run_collector
+
+    quiet = dataclasses.replace(settings, notify=NotifySettings(desktop=False, band=False))
+    device = device or await _first_band()
+    await run_collector(db=db, device=device, location=location, settings=quiet, stop=stop)
+
+
+async def _until_samples_flow(db: Path, collecting: asyncio.Task[None] | None,
+                              cancelled: asyncio.Event, say: Callable[[str], None],
+                              timeout_s: float = 60.0) -> None:
+    from tracker.calibration import newest_sample_s
+
+    say("Waiting for the band's samples…")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if collecting is not None and collecting.done():
+            collecting.result()  # the collector's own error, if it failed
+            raise UsageError("the collector stopped before the routine began")
+        newest = newest_sample_s(db) if db.exists() else None
+        if newest is not None and time.time() - newest < 10.0:
+            return
+        if time.monotonic() > deadline:
+            raise UsageError(f"no samples from the band reached {db} within {timeout_s:.0f} s;"
+                             " is it worn, charged and in range? (see `sitting-tracker status`)")
+        await _sleep_unless(cancelled, 0.5)
+
+
+async def _until_stored(db: Path, until_s: float, cancelled: asyncio.Event,
+                        timeout_s: float = 20.0) -> None:
+    from tracker.calibration import newest_sample_s
+
+    deadline = time.monotonic() + timeout_s
+    while (newest_sample_s(db) or 0.0) < until_s - 0.5 and time.monotonic() < deadline:
+        await _sleep_unless(cancelled, 0.5)
+
+
+async def _sleep_unless(cancelled: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(cancelled.wait(), seconds)
+    if cancelled.is_set():
+        raise KeyboardInterrupt
