@@ -1,9 +1,10 @@
 """Which store and settings the dashboard shows, and opening the store safely.
 
-The store is opened read-only. A store from an older schema is opened writable once,
-which runs the migrations, then read-only again. A damaged or foreign file is reported
-and never written. `database is locked` (a writer holding the file outside WAL mode,
-or mid-recovery) is retried for a few seconds before it is reported.
+The store (a SQLite file or a postgresql:// URL) is opened read-only. A store from an
+older schema is opened writable once, which runs the migrations, then read-only again.
+A damaged or foreign file is reported and never written. `database is locked` (a
+writer holding the file outside WAL mode, or mid-recovery) is retried for a few seconds
+before it is reported.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from typing import TypeVar
 
 from tracker import store as store_schema
 from tracker.config import ConfigError, Settings, load_settings
-from tracker.store import Store, StoreError, default_store_path
+from tracker.store import (
+    Store,
+    StoreError,
+    StoreLocation,
+    StoreMissing,
+    StoreOutdated,
+    default_store,
+    store_location,
+)
+from tracker.store_backends import is_database_url, redact
 
 T = TypeVar("T")
 LOCK_ATTEMPTS = 4
@@ -37,7 +47,7 @@ class StoreBusy(StoreError):
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The arguments after `--` in `streamlit run dashboard/app.py -- --db PATH`."""
     parser = argparse.ArgumentParser(prog="dashboard", add_help=False)
-    parser.add_argument("--db", type=Path)
+    parser.add_argument("--db", type=store_location)
     return parser.parse_known_args(list(argv))[0]
 
 
@@ -49,15 +59,15 @@ def load_dashboard_settings(path: Path) -> tuple[Settings, str | None]:
         return Settings(), str(error)
 
 
-def store_path(cli_db: Path | None, settings: Settings) -> Path:
+def store_path(cli_db: StoreLocation | None, settings: Settings) -> StoreLocation:
     """--db, else $SITTING_TRACKER_DB, else the config's tracker.db, else the default."""
     if cli_db is not None:
-        return cli_db.expanduser()
+        return store_location(cli_db)
     if os.environ.get("SITTING_TRACKER_DB"):
-        return default_store_path()
+        return default_store()
     if settings.tracker.db:
-        return Path(settings.tracker.db).expanduser()
-    return default_store_path()
+        return store_location(settings.tracker.db)
+    return default_store()
 
 
 def is_locked(error: BaseException) -> bool:
@@ -101,9 +111,12 @@ def schema_version(path: Path) -> tuple[int, int]:
     return retry_locked(probe)
 
 
-def open_store(path: Path) -> tuple[Store | None, str | None]:
+def open_store(location: StoreLocation) -> tuple[Store | None, str | None]:
     """(read-only store, note) or (None, None) when there is no store or no data
     structure in it yet. Raises StoreError for damaged, foreign or newer files."""
+    if isinstance(location, str) and is_database_url(location):
+        return _open_database(location)
+    path = Path(location)
     if not path.exists():
         return None, None
     version, tables = schema_version(path)
@@ -118,6 +131,24 @@ def open_store(path: Path) -> tuple[Store | None, str | None]:
         retry_locked(lambda: Store.open(path, create=False).close())
         note = f"Upgraded the store from schema {version} to {current}."
     return retry_locked(lambda: Store.open(path, readonly=True)), note
+
+
+def _open_database(url: str) -> tuple[Store | None, str | None]:
+    """open_store for a PostgreSQL store: the server answers for itself whether the
+    schema is there, current or older."""
+    try:
+        return Store.open(url, readonly=True), None
+    except StoreMissing:
+        return None, None  # an empty database: the first collector writes the schema
+    except StoreOutdated:
+        Store.open(url, create=False).close()
+        note = f"Upgraded the store to schema {store_schema.SCHEMA_VERSION}."
+        return Store.open(url, readonly=True), note
+
+
+def store_label(location: StoreLocation) -> str:
+    """The store as shown on a page: never a password in the URL."""
+    return redact(location) if isinstance(location, str) else str(location)
 
 
 @dataclass
@@ -135,7 +166,7 @@ class SharedStore:
 
 @dataclass(frozen=True)
 class DashboardContext:
-    db_path: Path
+    db_path: StoreLocation  # a file, or a postgresql:// URL (show it with store_label)
     config_path: Path
     settings: Settings
     settings_error: str | None

@@ -1,14 +1,13 @@
 """Store queries for the pages, cached on the version of the rows they read.
 
-A cache entry is keyed on (row count, largest rowid, sum of times) of the rows in its
-time range: every insert, replacement (INSERT OR REPLACE gives a new rowid) or deletion
-changes it, while the collector writing today leaves the key of past days alone. So
-90 days of history are summarised once and today is recomputed as it grows.
+A cache entry is keyed on Store.rows_version of the rows in its time range (row count,
+newest row version, sum of times): every insert, replacement or deletion changes it,
+while the collector writing today leaves the key of past days alone. So 90 days of
+history are summarised once and today is recomputed as it grows.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -20,7 +19,8 @@ import streamlit as st
 
 from dashboard.context import SharedStore
 from tracker import bouts as bout_rules
-from tracker.store import COLLECTOR_STATUS_KEY, Store
+from tracker.commands.status import read_status
+from tracker.store import Store
 
 # The collector writes its status every second; older than this, it is not running.
 STATUS_FRESH_S = 15.0
@@ -31,12 +31,8 @@ RowsVersion = tuple[int, int, float]
 
 def rows_version(shared: SharedStore, table: str, start: float, end: float,
                  participant: str) -> RowsVersion:
-    column = TIME_COLUMN[table]
-    sql = (f"SELECT count(*), coalesce(max(rowid), 0), total({column}) FROM {table} "
-           f"WHERE {column} >= ? AND {column} < ? AND participant_id = ?")
-    row = shared.read(lambda s: s.connection.execute(
-        sql, (max(start, -1e18), min(end, 1e18), participant)).fetchone())
-    return int(row[0]), int(row[1]), float(row[2])
+    return shared.read(lambda s: s.rows_version(table, TIME_COLUMN[table], start, end,
+                                                participant))
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,7 @@ class Source:
     """Whose data the dashboard shows: one participant, one device (two bands worn at
     once would count the same minutes twice)."""
 
-    db: str  # the store's path: part of every cache key
+    db: str  # the store's path or URL (without password): part of every cache key
     participant: str
     device: str
     first_s: float
@@ -54,14 +50,21 @@ class Source:
 def pick_source(shared: SharedStore, participant: str) -> Source | None:
     """The configured participant's most recently recording device; another
     participant's when the configured one has no data (e.g. a store made by hand)."""
-    rows = shared.read(lambda s: s.connection.execute(
+    rows = shared.read(lambda s: s.query_rows(
         "SELECT participant_id, device_id, min(start_s), max(end_s) FROM windows "
         "GROUP BY participant_id, device_id ORDER BY participant_id = ? DESC, max(end_s) DESC",
-        (participant,)).fetchall())
+        (participant,)))
     if not rows:
         return None
     who, device, first, last = rows[0]
-    return Source(str(shared.store.path), str(who), str(device), float(first), float(last))
+    return Source(shared.store.location, str(who), str(device), float(first), float(last))
+
+
+def participants(shared: SharedStore) -> list[str]:
+    """Everyone with windows in the store (a study's store holds many)."""
+    rows = shared.read(lambda s: s.query_rows(
+        "SELECT DISTINCT participant_id FROM windows ORDER BY participant_id", ()))
+    return [str(row[0]) for row in rows]
 
 
 def _only_device(frame: pd.DataFrame, device: str) -> pd.DataFrame:
@@ -119,12 +122,8 @@ def history_summaries(shared: SharedStore, source: Source, first_day_start: floa
 
 def collector_status(shared: SharedStore, now: float | None = None) -> dict[str, Any] | None:
     """The running collector's status, or None when it is not running (stale status)."""
-    value = shared.read(lambda s: s.meta(COLLECTOR_STATUS_KEY))
-    if value is None:
-        return None
-    try:
-        status = json.loads(value)
-    except json.JSONDecodeError:
+    status = shared.read(read_status)
+    if status is None:
         return None
     now = time.time() if now is None else now
     fresh = isinstance(status, dict) and now - float(status.get("updated") or 0) < \

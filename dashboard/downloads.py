@@ -7,12 +7,13 @@ from datetime import date, tzinfo
 from pathlib import Path
 
 from tracker.export import day_range_seconds, export
-from tracker.store import Store
+from tracker.store import Store, StoreLocation
 
 
-def csv_bytes(db_path: Path, kind: str, first: date, last: date, tz: tzinfo,
-              participant: str) -> bytes:
-    """The CSV `sitting-tracker export KIND --from FIRST --to LAST` writes."""
+def csv_bytes(db_path: StoreLocation, kind: str, first: date, last: date, tz: tzinfo,
+              participant: str | None) -> bytes:
+    """The CSV `sitting-tracker export KIND --from FIRST --to LAST` writes (for one
+    participant, or everyone with None)."""
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / f"{kind}.csv"
         with Store.open(db_path, readonly=True) as store:
@@ -20,11 +21,11 @@ def csv_bytes(db_path: Path, kind: str, first: date, last: date, tz: tzinfo,
         return output.read_bytes()
 
 
-def raw_sample_count(db_path: Path, first: date, last: date, tz: tzinfo,
-                     participant: str) -> int:
+def raw_sample_count(db_path: StoreLocation, first: date, last: date, tz: tzinfo,
+                     participant: str | None) -> int:
     start, end = day_range_seconds(first, last, tz)
     with Store.open(db_path, readonly=True) as store:
-        row = store.connection.execute(
+        who = () if participant is None else (participant,)
+        return int(store.query_scalar(
             "SELECT coalesce(sum(n_samples), 0) FROM raw_chunks WHERE end_s >= ? AND "
-            "start_s < ? AND participant_id = ?", (start, end, participant)).fetchone()
-    return int(row[0])
+            f"start_s < ?{' AND participant_id = ?' if who else ''}", (start, end, *who)))

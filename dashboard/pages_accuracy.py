@@ -164,7 +164,7 @@ def calibration_section(context: DashboardContext, source: Source) -> None:
         spans.append((start + SETTLE_S, time.time(), phase.posture))
     shown.markdown("Done, thank you. Storing the last samples…")
     deadline = time.time() + 20
-    while (newest_sample_s(context.db_path) or 0.0) < spans[-1][1] - 0.5 \
+    while (newest_sample_s(context.db_path, source.participant) or 0.0) < spans[-1][1] - 0.5 \
             and time.time() < deadline:
         time.sleep(0.5)
     save_calibration(context.db_path, spans, location, source.participant)

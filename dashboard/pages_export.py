@@ -9,7 +9,7 @@ from functools import partial
 import streamlit as st
 
 from dashboard.context import DashboardContext
-from dashboard.data import Source, days_with_data
+from dashboard.data import days_with_data, participants
 from dashboard.downloads import csv_bytes, raw_sample_count
 from dashboard.shell import current, source_or_empty_state
 from tracker.commands.export import KIND_HELP
@@ -32,22 +32,28 @@ def render(context: DashboardContext) -> None:
         st.info("Pick the last day of the range too.")
         return
     start_day, end_day = chosen
-    st.caption(f"Participant `{source.participant}`, local days {start_day} to {end_day} "
-               f"({context.tz}). Times are given as ISO 8601 with their UTC offset and as "
-               "Unix seconds.")
+    assert context.shared is not None
+    everyone = participants(context.shared)
+    who: str | None = source.participant
+    if len(everyone) > 1 and st.radio(
+            "Whose data", [f"Participant {source.participant}",
+                           f"The whole study ({len(everyone)} participants)"],
+            key="export_whose", horizontal=True).startswith("The whole"):
+        who = None
+    st.caption(f"{'Every participant' if who is None else f'Participant `{who}`'}, "
+               f"local days {start_day} to {end_day} ({context.tz}). Times are given as "
+               "ISO 8601 with their UTC offset and as Unix seconds.")
     for kind in (k for k in EXPORT_KINDS if k != "raw"):
-        show_download(context, source, kind, start_day, end_day)
-    samples = raw_sample_count(context.db_path, start_day, end_day, context.tz,
-                               source.participant)
+        show_download(context, who, kind, start_day, end_day)
+    samples = raw_sample_count(context.db_path, start_day, end_day, context.tz, who)
     st.caption(f"Raw samples: {samples:,} in this range (about "
                f"{samples * 60 / 1e6:,.0f} MB of CSV); built when you press the button.")
-    show_download(context, source, "raw", start_day, end_day, disabled=samples == 0)
+    show_download(context, who, "raw", start_day, end_day, disabled=samples == 0)
 
 
-def show_download(context: DashboardContext, source: Source, kind: str, first: date,
-                  last: date, disabled: bool = False) -> None:
-    build = partial(csv_bytes, context.db_path, kind, first, last, context.tz,
-                    source.participant)
+def show_download(context: DashboardContext, participant: str | None, kind: str,
+                  first: date, last: date, disabled: bool = False) -> None:
+    build = partial(csv_bytes, context.db_path, kind, first, last, context.tz, participant)
     text_column, button_column = st.columns([3, 1], vertical_alignment="center")
     text_column.markdown(f"**{KIND_TITLES[kind]}**: {KIND_HELP[kind]}")
     button_column.download_button(

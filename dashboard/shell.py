@@ -19,11 +19,13 @@ from dashboard.context import (
     parse_args,
     retry_locked,
     schema_version,
+    store_label,
     store_path,
 )
-from dashboard.data import Source, pick_source
+from dashboard.data import Source, participants, pick_source
 from tracker.config import default_config_path
-from tracker.store import Store, StoreError
+from tracker.store import Store, StoreError, StoreLocation, StoreMissing
+from tracker.store_backends import is_database_url
 from tracker.timezones import local_timezone
 
 CONTEXT_KEY = "dashboard_context"
@@ -35,13 +37,25 @@ DASHBOARD_DEVICE = "dashboard"
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _shared_store(path: str, inode: int) -> SharedStore:
+def _shared_store(location: str, inode: int) -> SharedStore:
     """One connection per store file (the inode: a demo store deleted and made again is
-    a new file)."""
-    store, note = open_store(Path(path))
+    a new file) or database URL (inode 0)."""
+    store, note = open_store(location if is_database_url(location) else Path(location))
     if store is None:
-        raise StoreError(f"{path}: no store here yet")
+        raise StoreMissing(f"{store_label(location)}: no store here yet")
     return SharedStore(store=store, note=note, lock=threading.Lock())
+
+
+def _existing_store(location: StoreLocation) -> SharedStore | None:
+    """The shared store, or None while there is none (or no schema in it) yet."""
+    if isinstance(location, str):
+        try:
+            return _shared_store(location, 0)
+        except StoreMissing:
+            return None
+    if location.exists() and schema_version(location) != (0, 0):
+        return _shared_store(str(location), location.stat().st_ino)
+    return None
 
 
 def build_context() -> DashboardContext:
@@ -53,8 +67,7 @@ def build_context() -> DashboardContext:
     db_path = store_path(args.db, settings)
     shared, problem = None, None
     try:
-        if db_path.exists() and schema_version(db_path) != (0, 0):
-            shared = _shared_store(str(db_path), db_path.stat().st_ino)
+        shared = _existing_store(db_path)
     except StoreBusy as error:
         problem = f"{error}. Retrying every {BUSY_RETRY_S:g} s."
         st.warning(problem)
@@ -99,15 +112,29 @@ def source_or_empty_state(context: DashboardContext) -> Source | None:
         if context.shared.note and not st.session_state.get("_upgrade_noted"):
             st.session_state["_upgrade_noted"] = True
             st.info(context.shared.note)
-        source = pick_source(context.shared, context.settings.tracker.participant)
+        source = pick_source(context.shared, chosen_participant(context))
         if source is not None:
             return source
     empty_state(context)
     return None
 
 
+def chosen_participant(context: DashboardContext) -> str:
+    """The participant whose data the pages show: the configured one, or, when the store
+    holds several (a study), the one picked in the sidebar."""
+    assert context.shared is not None
+    everyone = participants(context.shared)
+    configured = context.settings.tracker.participant
+    if len(everyone) < 2:
+        return configured
+    default = everyone.index(configured) if configured in everyone else 0
+    return str(st.sidebar.selectbox("Participant", everyone, index=default,
+                                    key="participant",
+                                    help="This store holds several participants' data."))
+
+
 def empty_state(context: DashboardContext) -> None:
-    st.info(f"No data yet in `{context.db_path}`.")
+    st.info(f"No data yet in `{store_label(context.db_path)}`.")
     st.markdown(
         "Start recording with your band:\n\n"
         "```\nsitting-tracker collect\n```\n\n"
@@ -121,15 +148,14 @@ def empty_state(context: DashboardContext) -> None:
 @st.fragment(run_every=5.0)
 def _watch_for_data(path: str) -> None:
     """Reload the whole page once the collector has written its first windows."""
-    if not Path(path).exists():
-        return
+    location: StoreLocation = path if is_database_url(path) else Path(path)
     try:
-        version, _ = schema_version(Path(path))
-        if version == 0:
+        if isinstance(location, Path) and not (
+                location.exists() and schema_version(location)[0]):
             return
-        store = _shared_store(path, Path(path).stat().st_ino)
-        if store.read(lambda s: s.connection.execute(
-                "SELECT 1 FROM windows LIMIT 1").fetchone()) is not None:
+        store = _existing_store(location)
+        if store is not None and store.read(lambda s: s.query_scalar(
+                "SELECT 1 FROM windows LIMIT 1")) is not None:
             st.rerun(scope="app")
     except StoreError:
         return

@@ -2,6 +2,10 @@
 # Installs the Debian packages the demo and the tests use, only where they are missing:
 #   dbus-daemon  - the private bus the emulated bands are reached through (demo, tests)
 #   chromium     - the headless browser of the dashboard test (tests only: --tests)
+#   postgresql   - initdb/pg_ctl for the PostgreSQL store tests, which start a private
+#                  server in a temp dir (tests only: --tests; it also creates the
+#                  unprivileged `postgres` user that runs that server when tests run as
+#                  root, since initdb refuses root)
 # Safe to run again; does nothing when everything is present. Without root or apt it
 # says what is missing and exits 0, so the tests that need it can skip with a reason.
 set -u
@@ -9,6 +13,8 @@ need=()
 command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-daemon)
 if [ "${1:-}" = "--tests" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 \
+    || need+=(postgresql)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -126,3 +126,27 @@ def test_phases_shorter_than_the_settling_time_are_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["calibrate", "--db", str(tmp_path / "s.sqlite"), "--seconds", "5"]) == 2
     assert "at least 40 s" in capsys.readouterr().err
+
+
+def test_train_personal_on_a_postgresql_store(pg_url: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A study's shared store: the stated postures and raw samples come from the server,
+    the personal model goes to this computer's user data folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    start = 1.7e9
+    with Store.open(pg_url) as store:
+        for number, posture in enumerate(("sitting", "standing", "walking")):
+            material = posture_material("thigh", posture, RATE_HZ)[:round(60 * RATE_HZ)]
+            t = start + number * 70 + np.arange(len(material)) / RATE_HZ
+            store.add_raw(t, material, participant="P017", device="band")
+            store.add_label(t[0] + 5, t[-1], posture, "calibration", location="thigh",
+                            participant="P017")
+    config = tmp_path / "config.toml"
+    config.write_text('[tracker]\nparticipant = "P017"\n')
+    assert cli_main(["train", "--personal", "--location", "thigh", "--db", pg_url,
+                     "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    path = personal_model_path(pg_url, "thigh", "P017")
+    assert str(tmp_path / "data") in str(path) and path.exists(), out
+    assert "fitting on" in out and "sitting 11" in out

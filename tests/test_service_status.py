@@ -32,12 +32,12 @@ def test_service_install_writes_a_unit_and_uninstall_removes_it(
 def test_status_reports_what_the_collector_wrote(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "s.sqlite"
-    with Store.open(db) as store, store.transaction() as connection:
-        connection.execute("INSERT INTO meta VALUES ('collector_status', ?)", (json.dumps({
+    with Store.open(db) as store:
+        store.set_meta("collector_status", json.dumps({
             "updated": time.time(), "pid": os.getpid(), "connected": True,
             "band": "Polar Sense A1B2C3D4", "profile": "polar-verity", "battery": 81,
             "posture": "sitting", "streak_min": 42.4, "samples_today": 123456,
-            "last_error": "", "location": "thigh"}),))
+            "last_error": "", "location": "thigh"}), participant="me", device="band")
     assert main(["status", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "running" in out and "not running" not in out

@@ -1,4 +1,7 @@
-"""The SQLite store: WAL, schema versions, idempotent writes, compact raw samples."""
+"""The store: WAL, schema versions, idempotent writes, compact raw samples.
+
+Tests taking `store_at` run on SQLite and on PostgreSQL (tests/test_store_postgres.py
+has the PostgreSQL side of the SQLite-only ones)."""
 
 from __future__ import annotations
 
@@ -30,9 +33,9 @@ def test_new_store_is_wal_with_current_schema(tmp_path: Path) -> None:
         assert store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_raw_samples_round_trip_compactly(tmp_path: Path) -> None:
+def test_raw_samples_round_trip_compactly(store_at: str | Path) -> None:
     t, xyz = noisy_motion(600)
-    with Store.open(tmp_path / "s.sqlite") as store:
+    with Store.open(store_at) as store:
         store.add_raw(t, xyz, device="band")
         chunks = list(store.raw_chunks())
         assert len(chunks) == 10  # one per minute
@@ -43,11 +46,11 @@ def test_raw_samples_round_trip_compactly(tmp_path: Path) -> None:
         assert store.raw_bytes_per_sample_axis() <= 2.0
 
 
-def test_writes_are_idempotent(tmp_path: Path) -> None:
+def test_writes_are_idempotent(store_at: str | Path) -> None:
     t, xyz = noisy_motion(120)
     windows = pd.DataFrame({"start": [1.7e9, 1.7e9 + 5], "end": [1.7e9 + 5, 1.7e9 + 10],
                             "label": ["sitting", "standing"], "confidence": [0.9, 0.8]})
-    with Store.open(tmp_path / "s.sqlite") as store:
+    with Store.open(store_at) as store:
         for _ in range(2):
             store.add_raw(t, xyz)
             store.add_windows(windows, location="thigh")
@@ -59,9 +62,9 @@ def test_writes_are_idempotent(tmp_path: Path) -> None:
         assert store.windows()["label"].tolist() == ["sitting", "standing"]
 
 
-def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+def test_failed_transaction_leaves_nothing(store_at: str | Path) -> None:
     t, xyz = noisy_motion(60)
-    with Store.open(tmp_path / "s.sqlite") as store:
+    with Store.open(store_at) as store:
         with pytest.raises(RuntimeError), store.transaction():
             store.add_raw(t, xyz)
             store.add_event(1.7e9, "x")
@@ -95,13 +98,13 @@ def test_readonly_open_needs_an_existing_store(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.sqlite").exists()
 
 
-def test_quantised_samples_are_exactly_what_the_store_returns(tmp_path: Path) -> None:
+def test_quantised_samples_are_exactly_what_the_store_returns(store_at: str | Path) -> None:
     from tracker.store import quantise
 
     t, xyz = noisy_motion(180)
     t = t + np.random.default_rng(1).uniform(0, 1e-3, len(t))  # irregular, sub-µs parts
     expected = quantise(t, xyz)
-    with Store.open(tmp_path / "s.sqlite") as store:
+    with Store.open(store_at) as store:
         store.add_raw(t, xyz)
         chunks = [c for _, _, c in store.raw_chunks()]
     np.testing.assert_array_equal(np.concatenate([c.t for c in chunks]), expected.t)
@@ -121,8 +124,8 @@ def test_a_first_version_store_is_upgraded_with_its_data_kept(tmp_path: Path) ->
         assert store.labels().empty
 
 
-def test_stated_postures_are_kept_apart_from_the_classifier_windows(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "s.sqlite") as store:
+def test_stated_postures_are_kept_apart_from_the_classifier_windows(store_at: str | Path) -> None:
+    with Store.open(store_at) as store:
         store.add_label(100.0, 160.0, "sitting", "calibration", location="thigh")
         store.add_label(200.0, 230.0, "standing", "correction")
         store.add_label(200.0, 260.0, "walking", "correction")  # a second thought replaces

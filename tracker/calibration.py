@@ -19,6 +19,7 @@ import numpy as np
 from tracker.labels import SITTING, STANDING, WALKING
 from tracker.posture_model import PostureModel, load_default_model
 from tracker.store import DEFAULT_PARTICIPANT, Store
+from tracker.store_backends import is_database_url
 from tracker.windowing import StreamingWindower, WindowBlock
 
 PERSONAL_SUFFIX = ".personal.npz"
@@ -48,8 +49,14 @@ class LabelledWindows:
 
 def personal_model_path(db: str | Path, location: str,
                         participant: str = DEFAULT_PARTICIPANT) -> Path:
-    """Where the personal model of a store's wearer lives: a folder beside the store."""
+    """Where the personal model of a store's wearer lives: a folder beside a store file;
+    for a PostgreSQL store, the user data folder of the computer that fitted it."""
     stem = location if participant == DEFAULT_PARTICIPANT else f"{participant}-{location}"
+    if is_database_url(db):
+        from platformdirs import user_data_path
+
+        return user_data_path("sitting-tracker", appauthor=False) / "models" / \
+            f"{stem}{PERSONAL_SUFFIX}"
     return Path(db).parent / "models" / f"{stem}{PERSONAL_SUFFIX}"
 
 
@@ -159,16 +166,17 @@ def save_calibration(db: str | Path, spans: list[tuple[float, float, str]], loca
                      participant: str = DEFAULT_PARTICIPANT) -> None:
     """Keep a finished routine's phases, replacing an earlier calibration at this
     location (the band may sit differently now); corrections stay."""
-    with Store.open(db) as store, store.transaction() as connection:
-        connection.execute("DELETE FROM labels WHERE participant_id = ? AND source = ? "
-                           "AND location = ?", (participant, "calibration", location))
+    with Store.open(db) as store, store.transaction():
+        store.delete_labels(-np.inf, np.inf, "calibration", participant=participant,
+                            location=location)
         for start, end, posture in spans:
             store.add_label(start, end, posture, "calibration", location=location,
                             participant=participant)
 
 
-def newest_sample_s(db: str | Path) -> float | None:
-    """Time of the newest raw sample in the store (None before the first)."""
+def newest_sample_s(db: str | Path, participant: str = DEFAULT_PARTICIPANT) -> float | None:
+    """Time of the wearer's newest raw sample in the store (None before the first)."""
     with Store.open(db, readonly=True) as store:
-        value = store.connection.execute("SELECT max(end_s) FROM raw_chunks").fetchone()[0]
+        value = store.query_scalar(
+            "SELECT max(end_s) FROM raw_chunks WHERE participant_id = ?", (participant,))
     return None if value is None else float(value)

@@ -37,12 +37,15 @@ from tracker.labels import SITTING, UNKNOWN
 from tracker.notify import DesktopNotifications, NudgeAction
 from tracker.pipeline import Classifier, WindowClassifier
 from tracker.posture_model import PostureModel
-from tracker.store import COLLECTOR_STATUS_KEY, Store, quantise
+from tracker.store import COLLECTOR_STATUS_KEY, Store, StoreLocation, quantise
+from tracker.store_backends import is_database_url, redact
 from tracker.suggestions import DayContext, next_suggestion
 
 log = logging.getLogger(__name__)
 
 SNOOZE_CHOICES_MIN = (15, 30, 60)
+# The meta key of the start of the band's last segment: everything before is final.
+FINALISED_KEY = "finalised_until"
 MEETING_MIN = 60
 
 
@@ -52,7 +55,7 @@ class CollectorError(Exception):
 
 @dataclass
 class CollectorOptions:
-    db: Path
+    db: StoreLocation  # a SQLite file or a postgresql:// URL
     device: str  # band name (or part of it) or address
     location: str
     participant: str = "me"
@@ -98,17 +101,10 @@ class Collector:
     # --- lifecycle -----------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        from filelock import FileLock, Timeout
-
         self._stop = stop
-        lock = FileLock(f"{self.options.db}.lock")
+        release = self._lock_file()
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise CollectorError(f"{self.options.db} is in use by another collector "
-                                 "(one collector per store)") from None
-        try:
-            self.store = Store.open(self.options.db)
+            self.store = self._open_claimed()
             self._resume_last_segment()
             self._restore_coach()
             self.session = BandSession(self.options.device, self._on_samples,
@@ -124,6 +120,12 @@ class Collector:
                         log.exception("collector tick failed")
                         if self.session is not None:
                             self.session.stats.last_error = f"{type(error).__name__}: {error}"
+                        if self._store().lost:
+                            # ...but a lost database server does: exit, and the service
+                            # manager starts a collector that connects afresh and takes
+                            # the band's last segment up again.
+                            raise CollectorError(f"lost the connection to "
+                                                 f"{self._store().location}") from error
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.options.flush_every_s)
             finally:
@@ -132,9 +134,52 @@ class Collector:
             self._close()
         finally:
             if self.store is not None:
-                self._write_status(connected=False)
+                if not self.store.lost:
+                    self._write_status(connected=False)
                 self.store.close()
-            lock.release()
+            release()
+
+    def _lock_file(self) -> Callable[[], None]:
+        """SQLite: one collector per store file, locked by a file beside it. (A
+        PostgreSQL store is shared; _open_claimed locks the band instead.)"""
+        if is_database_url(str(self.options.db)):
+            return lambda: None
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(f"{self.options.db}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise CollectorError(f"{self.options.db} is in use by another collector "
+                                 "(one collector per store)") from None
+        return lock.release
+
+    def _open_claimed(self) -> Store:
+        """The store, and on PostgreSQL this participant's band claimed: a session-level
+        advisory lock, so many collectors share the server but no band is collected
+        twice. The server drops it with the connection, even after a kill -9."""
+        store = Store.open(self.options.db)
+        if store.is_postgres and not store.try_lock(self._band_lock):
+            store.close()
+            raise CollectorError(
+                f"participant {self.options.participant}'s band {self.device_id} is already "
+                f"being collected into {redact(str(self.options.db))} by another collector")
+        return store
+
+    @property
+    def _band_lock(self) -> str:
+        return f"collector\0{self.options.participant}\0{self.device_id}"
+
+    def _meta(self, key: str, legacy_key: str) -> str | None:
+        """This band's value of `key`; a store written before values were kept per
+        participant and device has it store-wide, as `legacy_key`."""
+        store = self._store()
+        value = store.meta(key, participant=self.options.participant, device=self.device_id)
+        return value if value is not None else store.meta(legacy_key)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._store().set_meta(key, value, participant=self.options.participant,
+                               device=self.device_id)
 
     def _store(self) -> Store:
         assert self.store is not None
@@ -146,7 +191,7 @@ class Collector:
         from where the last run left it, plus the replayed time since."""
         if self.options.origin is not None or self.options.time_scale == 1.0:
             return self.options.origin
-        status = json.loads(self._store().meta(COLLECTOR_STATUS_KEY) or "{}")
+        status = json.loads(self._meta(COLLECTOR_STATUS_KEY, COLLECTOR_STATUS_KEY) or "{}")
         if not status.get("last_sample"):
             return None
         away = max(0.0, time.time() - float(status["updated"]))
@@ -154,7 +199,7 @@ class Collector:
 
     def _close(self) -> None:
         """Flush everything and make the stored windows final."""
-        segment_start = self._store().meta(self._finalised_key)
+        segment_start = self._finalised_mark()
         for frame in self.classifier.finish():
             self._store_windows(frame, final=True)
         self._flush_raw()
@@ -162,15 +207,14 @@ class Collector:
         # The mark stays at the start of the last segment, not after it: the next run
         # takes that segment up again and continues it if the band's samples go on
         # within the gap limit, as `classify` of the stored samples would.
-        self._store().set_meta(self._finalised_key, segment_start or "-inf")
+        self._set_meta(FINALISED_KEY, segment_start or "-inf")
         self._pending_nudges = []  # the run is over: a nudge now would be stale
 
-    @property
-    def _finalised_key(self) -> str:
-        return f"finalised_until:{self.device_id}"
+    def _finalised_mark(self) -> str | None:
+        return self._meta(FINALISED_KEY, f"{FINALISED_KEY}:{self.device_id}")
 
     def _set_finalised(self, until: float) -> None:
-        self._store().set_meta(self._finalised_key, repr(until))
+        self._set_meta(FINALISED_KEY, repr(until))
 
     # --- samples in ------------------------------------------------------------------
 
@@ -281,8 +325,12 @@ class Collector:
             return
         t = np.concatenate([p[0] for p in self._raw])
         xyz = np.concatenate([p[1] for p in self._raw])
-        self._raw = []
+        # Dropped only once stored: after a failed write (a database connection lost
+        # mid-commit) the next flush sends them again with the newer ones. That retry
+        # starts at the same sample, so its chunks have the same keys and replace
+        # whatever of the first attempt did get stored: nothing counts twice.
         self.store.add_raw(t, xyz, participant=self.options.participant, device=self.device_id)
+        self._raw = []
 
     def _relabel_bouts(self) -> None:
         """Bouts of the stored windows since local midnight (cheap: a day is 17k windows)."""
@@ -414,7 +462,7 @@ class Collector:
         `classify` of the stored samples would see it; otherwise the windower closes it
         and marks the gap.  A crash's provisional labels are replaced on the way."""
         assert self.store is not None
-        since = float(self._store().meta(self._finalised_key) or "-inf")
+        since = float(self._finalised_mark() or "-inf")
         # `since` is where the last segment starts, so its samples lie on the same window
         # grid as in a `classify` of everything.
         chunks = ((c.t[c.t >= since], c.xyz[c.t >= since])
@@ -476,7 +524,7 @@ class Collector:
             "last_sample": self._last_t, "location": self.options.location,
             "device_id": self.device_id,
         }
-        self._store().set_meta(COLLECTOR_STATUS_KEY, json.dumps(status))
+        self._set_meta(COLLECTOR_STATUS_KEY, json.dumps(status))
 
 
 def _modified(path: Path) -> int | None:

@@ -130,9 +130,8 @@ def test_a_running_collector_is_shown_live(store_copy: Path,
     status = {"updated": time.time(), "connected": True, "band": "Polar Sense",
               "battery": 81, "posture": "sitting", "streak_min": 42.0,
               "last_sample": time.time() - 1, "location": "thigh"}
-    with Store.open(store_copy) as store, store.transaction() as connection:
-        connection.execute("INSERT OR REPLACE INTO meta VALUES ('collector_status', ?)",
-                           (json.dumps(status),))
+    with Store.open(store_copy) as store:
+        store.set_meta("collector_status", json.dumps(status))
     app = open_app(store_copy, monkeypatch)
     assert metric(app, "Now") == "sitting"
     assert metric(app, "Sitting streak") == "42 min"
@@ -426,3 +425,30 @@ def test_a_meeting_end_closes_the_meeting_but_not_a_snooze() -> None:
     assert active_pause(events, 250.0) == ("meeting", 4000.0)
     assert active_pause(events, 350.0) == ("snooze", 1000.0)
     assert active_pause(events, 1500.0) is None
+
+
+# --- A study's store: several participants --------------------------------------------
+
+
+def test_a_store_with_several_participants_can_switch_and_export_the_study(
+        store_copy: Path, filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store.open(store_copy) as store:
+        mine = store.windows(participant="me")
+        theirs = mine.rename(columns={"start_s": "start", "end_s": "end"}).tail(720)  # today
+        store.add_windows(theirs.assign(label="standing"), participant="P2", device="band2")
+    app = open_app(store_copy, monkeypatch)
+    chooser = app.sidebar.selectbox(key="participant")
+    assert chooser.options == ["P2", "me"] and chooser.value == "me"
+    mine_sitting = metric(app, "Sitting today")
+    chooser.set_value("P2").run()
+    assert not app.exception
+    assert metric(app, "Sitting today") != mine_sitting
+    assert metric(app, "Sitting today") == "0 min"
+    assert "No windows on this day" not in page_text(app)
+
+    app.switch_page("pages_export.py").run()
+    app.radio(key="export_whose").set_value(app.radio(key="export_whose").options[1]).run()
+    assert "Every participant" in page_text(app)
+    study = csv_bytes(store_copy, "windows", filled_store.today, filled_store.today,
+                      filled_store.tz, None).decode()
+    assert {line.split(",")[0] for line in study.splitlines()[1:]} == {"P2", "me"}

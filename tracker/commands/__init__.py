@@ -9,6 +9,7 @@ from tracker.commands import (
     demo,
     emulate,
     export,
+    forget,
     scan,
     service,
     status,
@@ -17,4 +18,4 @@ from tracker.commands import (
 )
 
 COMMANDS = (classify, train, export, collect, status, service, calibrate, dashboard, demo,
-            scan, stream, emulate)
+            scan, stream, emulate, forget)

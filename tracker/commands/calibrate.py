@@ -15,6 +15,8 @@ from typing import Any
 
 from tracker.cli_errors import UsageError
 from tracker.config import LOCATIONS, NotifySettings, Settings
+from tracker.store import Store, StoreError, StoreLocation, store_location
+from tracker.store_backends import redact
 
 COUNTDOWN_S = 3
 # The first seconds of a phase are skipped; 35 s leave the 6 windows (30 s) a posture
@@ -37,7 +39,8 @@ def add_parser(subparsers: Any) -> None:
                         "tracker.device in the settings, else the first band found)")
     parser.add_argument("--location", choices=LOCATIONS,
                         help="where the band is worn (default: tracker.location)")
-    parser.add_argument("--db", type=Path, help="the store (default: as for collect)")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store (default: as for collect)")
     parser.add_argument("--config", type=Path, help="settings file")
     parser.add_argument("--seconds", type=int, default=60,
                         help=f"length of each phase (at least {MIN_PHASE_S})")
@@ -45,13 +48,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.commands.collect import resolve_db, resolve_settings
+    from tracker.commands.collect import resolve_settings, resolve_store
 
     if args.seconds < MIN_PHASE_S:
         raise UsageError(f"--seconds {args.seconds}: a phase needs at least {MIN_PHASE_S} s")
     settings = resolve_settings(args)
     location = args.location or settings.tracker.location
-    db = resolve_db(args, settings)
+    db = resolve_store(args, settings)
     device = args.device or settings.tracker.device
     try:
         return asyncio.run(calibrate(db=db, device=device, location=location,
@@ -61,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-async def calibrate(*, db: Path, device: str | None, location: str, settings: Settings,
+async def calibrate(*, db: StoreLocation, device: str | None, location: str, settings: Settings,
                     phase_s: float, say: Callable[[str], None] = print) -> int:
     from tracker.calibration import PHASES, SETTLE_S, fit_personal_model, save_calibration
 
     participant = settings.tracker.participant
     stop = asyncio.Event()
     collecting = None
-    if _collector_running(db):
+    if _collector_running(db, participant):
         say("The collector is running: it records the routine.")
     else:
         collecting = asyncio.create_task(_collect_quietly(db, device, location, settings, stop))
@@ -78,7 +81,7 @@ async def calibrate(*, db: Path, device: str | None, location: str, settings: Se
         loop.add_signal_handler(signal.SIGINT, cancelled.set)
         loop.add_signal_handler(signal.SIGTERM, cancelled.set)
     try:
-        await _until_samples_flow(db, collecting, cancelled, say)
+        await _until_samples_flow(db, participant, collecting, cancelled, say)
         spans = []
         for number, phase in enumerate(PHASES, start=1):
             say(f"\n{number}/{len(PHASES)}: {phase.instruction}")
@@ -93,7 +96,7 @@ async def calibrate(*, db: Path, device: str | None, location: str, settings: Se
                     say(f"  {phase.posture}: {max(0.0, left - 10):.0f} s to go")
             spans.append((start + SETTLE_S, time.time(), phase.posture))
         say("\nDone, thank you. Storing the last samples…")
-        await _until_stored(db, spans[-1][1], cancelled)
+        await _until_stored(db, participant, spans[-1][1], cancelled)
     finally:
         stop.set()
         if collecting is not None:
@@ -110,7 +113,18 @@ async def calibrate(*, db: Path, device: str | None, location: str, settings: Se
     return 0
 
 
-def _collector_running(db: Path) -> bool:
+def _collector_running(db: StoreLocation, participant: str) -> bool:
+    """A collector holds a store file's lock; on a shared PostgreSQL store, this
+    participant's collector has reported within the last few seconds."""
+    if isinstance(db, str):
+        from tracker.commands.status import STALE_S, read_status
+
+        try:
+            with Store.open(db, readonly=True) as store:
+                status = read_status(store, participant)
+        except StoreError:
+            return False
+        return bool(status and time.time() - float(status.get("updated") or 0) < STALE_S)
     from filelock import FileLock, Timeout
 
     lock = FileLock(f"{db}.lock")
@@ -122,43 +136,51 @@ def _collector_running(db: Path) -> bool:
     return False
 
 
-async def _collect_quietly(db: Path, device: str | None, location: str, settings: Settings,
+async def _collect_quietly(db: StoreLocation, device: str | None, location: str, settings: Settings,
                            stop: asyncio.Event) -> None:
     """Record the routine with the collector's own code, nudges off."""
     from tracker.commands.collect import _first_band, run_collector
 
     quiet = dataclasses.replace(settings, notify=NotifySettings(desktop=False, band=False))
     device = device or await _first_band()
-    await run_collector(db=db, device=device, location=location, settings=quiet, stop=stop)
+    await run_collector(db=db, device=device, location=location, settings=quiet, stop=stop,
+                        participant=settings.tracker.participant)
 
 
-async def _until_samples_flow(db: Path, collecting: asyncio.Task[None] | None,
+async def _until_samples_flow(db: StoreLocation, participant: str,
+                              collecting: asyncio.Task[None] | None,
                               cancelled: asyncio.Event, say: Callable[[str], None],
                               timeout_s: float = 60.0) -> None:
-    from tracker.calibration import newest_sample_s
-
     say("Waiting for the band's samples…")
     deadline = time.monotonic() + timeout_s
     while True:
         if collecting is not None and collecting.done():
             collecting.result()  # the collector's own error, if it failed
             raise UsageError("the collector stopped before the routine began")
-        newest = newest_sample_s(db) if db.exists() else None
+        newest = _newest(db, participant)
         if newest is not None and time.time() - newest < 10.0:
             return
         if time.monotonic() > deadline:
-            raise UsageError(f"no samples from the band reached {db} within {timeout_s:.0f} s;"
+            raise UsageError(f"no samples from the band reached {redact(str(db))} within "
+                             f"{timeout_s:.0f} s;"
                              " is it worn, charged and in range? (see `sitting-tracker status`)")
         await _sleep_unless(cancelled, 0.5)
 
 
-async def _until_stored(db: Path, until_s: float, cancelled: asyncio.Event,
-                        timeout_s: float = 20.0) -> None:
+async def _until_stored(db: StoreLocation, participant: str, until_s: float,
+                        cancelled: asyncio.Event, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (_newest(db, participant) or 0.0) < until_s - 0.5 and time.monotonic() < deadline:
+        await _sleep_unless(cancelled, 0.5)
+
+
+def _newest(db: StoreLocation, participant: str) -> float | None:
     from tracker.calibration import newest_sample_s
 
-    deadline = time.monotonic() + timeout_s
-    while (newest_sample_s(db) or 0.0) < until_s - 0.5 and time.monotonic() < deadline:
-        await _sleep_unless(cancelled, 0.5)
+    try:
+        return newest_sample_s(db, participant)
+    except StoreError:  # no store yet: the collector is still starting
+        return None
 
 
 async def _sleep_unless(cancelled: asyncio.Event, seconds: float) -> None:

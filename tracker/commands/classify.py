@@ -14,7 +14,7 @@ from tracker.cli_errors import UsageError
 from tracker.csvfiles import atomic_text_file, defuse_formulas
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import InputError, RecordingInfo, read_recording
-from tracker.store import DEFAULT_PARTICIPANT, Store
+from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
 from tracker.summary import format_summary
 from tracker.timezones import parse_datetime, timezone_named
 
@@ -44,8 +44,9 @@ def add_parser(subparsers: Any) -> None:
                         help="unit of x,y,z in the input")
     parser.add_argument("--model", type=Path, metavar="FILE.skops",
                         help="a model to use instead of the shipped one for --location")
-    parser.add_argument("--db", type=Path, metavar="PATH",
-                        help="also store the raw samples, windows and bouts in this store")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="also store the raw samples, windows and bouts in this store "
+                        "(a file or postgresql:// URL)")
     parser.add_argument("--start", metavar="ISO_TIME",
                         help="wall-clock time of the first sample, needed with --db when t is "
                         "not Unix time (e.g. 2024-05-01T08:30)")

@@ -13,7 +13,8 @@ from typing import Any
 
 from tracker.cli_errors import UsageError
 from tracker.config import LOCATIONS, ConfigError, Settings, load_settings
-from tracker.store import default_store_path
+from tracker.store import StoreLocation, default_store, store_location
+from tracker.store_backends import redact
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,8 +28,12 @@ def add_parser(subparsers: Any) -> None:
                         "first supported band found)")
     parser.add_argument("--location", choices=LOCATIONS,
                         help="where the band is worn (default: tracker.location, thigh)")
-    parser.add_argument("--db", type=Path, help="the store (default: tracker.db in the "
-                        f"settings, else {default_store_path()})")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store: a file, or a postgresql:// URL shared by many "
+                        f"collectors (default: tracker.db in the settings, else "
+                        f"{default_store()})")
+    parser.add_argument("--participant", help="pseudonymous participant id the rows are "
+                        "stored under (default: tracker.participant in the settings)")
     parser.add_argument("--config", type=Path, help="settings file")
     parser.add_argument("--tz", default="local", help="time zone of working hours")
     parser.add_argument("--speed", type=float, default=1.0,
@@ -44,11 +49,20 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         raise UsageError(str(error)) from None
 
 
+def resolve_store(args: argparse.Namespace, settings: Settings) -> StoreLocation:
+    """--db, else tracker.db in the settings, else the default store (file or URL)."""
+    if getattr(args, "db", None):
+        return store_location(args.db)
+    return store_location(settings.tracker.db) if settings.tracker.db else default_store()
+
+
 def resolve_db(args: argparse.Namespace, settings: Settings) -> Path:
-    """--db, else tracker.db in the settings, else the default store."""
-    if args.db:
-        return Path(args.db)
-    return Path(settings.tracker.db).expanduser() if settings.tracker.db else default_store_path()
+    """resolve_store for the commands that work on a store file only."""
+    location = resolve_store(args, settings)
+    if isinstance(location, str):
+        raise UsageError(f"{redact(location)}: this command works on an SQLite store file "
+                         "only, not a PostgreSQL one")
+    return location
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,11 +70,14 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(message)s", stream=sys.stderr)
     settings = resolve_settings(args)
     location = args.location or settings.tracker.location
-    db = resolve_db(args, settings)
+    db = resolve_store(args, settings)
     device = args.device or settings.tracker.device or asyncio.run(_first_band())
-    print(f"collecting from {device} ({location}) into {db}; Ctrl-C to stop", file=sys.stderr)
+    shown = redact(db) if isinstance(db, str) else db
+    print(f"collecting from {device} ({location}) into {shown}; Ctrl-C to stop",
+          file=sys.stderr)
     return asyncio.run(run_collector(db=db, device=device, location=location,
-                                     settings=settings, tz_name=args.tz, time_scale=args.speed))
+                                     settings=settings, tz_name=args.tz, time_scale=args.speed,
+                                     participant=args.participant))
 
 
 async def _first_band() -> str:
@@ -73,7 +90,7 @@ async def _first_band() -> str:
     return bands[0].address
 
 
-async def run_collector(*, db: Path, device: str, location: str, settings: Settings,
+async def run_collector(*, db: StoreLocation, device: str, location: str, settings: Settings,
                         tz_name: str = "local", time_scale: float = 1.0,
                         origin: float | None = None, duration_s: float | None = None,
                         stop: asyncio.Event | None = None, participant: str | None = None) -> int:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import UsageError
+from tracker.store import StoreLocation, store_location
+from tracker.store_backends import is_database_url
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 DEFAULT_PORT = 8501
@@ -23,9 +25,10 @@ def add_parser(subparsers: Any) -> None:
         description="Serve the dashboard (Streamlit) on http://127.0.0.1:PORT. It reads the "
         "store the collector writes; it never connects to a band.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--db", type=Path, metavar="PATH",
-                        help="the store (default: $SITTING_TRACKER_DB, else the settings' "
-                        "tracker.db, else the user data dir)")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store, a file or postgresql:// URL (default: "
+                        "$SITTING_TRACKER_DB, else the settings' tracker.db, else the user "
+                        "data dir)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on")
     parser.add_argument("--address", default=LOOPBACK,
                         help="address to bind; anything but loopback serves your health "
@@ -42,19 +45,22 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def dashboard_command(db: Path | None, port: int, address: str) -> list[str]:
+def dashboard_command(db: StoreLocation | None, port: int, address: str) -> list[str]:
     """The streamlit command line: headless (no browser opened, no e-mail prompt) and
     without usage statistics, which would leave the machine."""
     command = [sys.executable, "-m", "streamlit", "run", str(APP),
                "--server.address", address, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
-    if db is not None:
+    if isinstance(db, str) and is_database_url(db):
+        command += ["--", "--db", db]
+    elif db is not None:
         command += ["--", "--db", str(Path(db).expanduser().resolve())]
     return command
 
 
-def launch_dashboard(db: Path, port: int, address: str = LOOPBACK) -> subprocess.Popen[bytes]:
+def launch_dashboard(db: StoreLocation, port: int,
+                     address: str = LOOPBACK) -> subprocess.Popen[bytes]:
     """Start the dashboard on `db` in the background; the caller stops it."""
     return subprocess.Popen(dashboard_command(db, port, address))
 

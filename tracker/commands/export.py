@@ -10,7 +10,7 @@ from typing import Any
 
 from tracker.cli_errors import UsageError
 from tracker.export import EXPORT_KINDS, export
-from tracker.store import Store, default_store_path
+from tracker.store import Store, default_store, store_location
 from tracker.timezones import timezone_named
 
 KIND_HELP = {
@@ -42,8 +42,9 @@ def add_parser(subparsers: Any) -> None:
         f"spreadsheet.\n\ntables:\n{kinds}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("table", choices=EXPORT_KINDS, help="which table")
-    parser.add_argument("--db", type=Path, help="the store (default: $SITTING_TRACKER_DB or "
-                        f"{default_store_path()})")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store: a file or postgresql:// URL (default: "
+                        f"$SITTING_TRACKER_DB or {default_store()})")
     parser.add_argument("--output", "-o", type=Path, required=True, help="CSV file to write")
     parser.add_argument("--from", dest="first", type=_date, metavar="DATE",
                         help="first local calendar day to include (YYYY-MM-DD)")
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         tz = timezone_named(args.tz)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    path = args.db or default_store_path()
+    path = args.db or default_store()
     with Store.open(path, create=False) as store:
         rows = export(store, args.table, args.output, tz, args.first, args.last,
                       args.participant)

@@ -11,6 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tracker.cli_errors import UsageError
+from tracker.store import store_location
+from tracker.store_backends import has_password
+
 UNIT_NAME = "sitting-tracker.service"
 
 
@@ -21,7 +25,9 @@ def add_parser(subparsers: Any) -> None:
         "login and restarts after a failure (uninstall removes it). On macOS and Windows, "
         "print the launchd or Task Scheduler equivalent to set up by hand.")
     parser.add_argument("action", choices=("install", "uninstall"))
-    parser.add_argument("--db", type=Path, help="the store the service writes to")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store the service writes to (a file or postgresql:// URL "
+                        "without a password: libpq reads it from ~/.pgpass)")
     parser.add_argument("--device", help="band name or address for the service")
     parser.add_argument("--no-start", action="store_true",
                         help="write the unit file but do not enable or start it")
@@ -30,7 +36,13 @@ def add_parser(subparsers: Any) -> None:
 
 def collect_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "tracker.cli", "collect"]
-    if args.db:
+    if isinstance(args.db, str):
+        if has_password(args.db):
+            # The unit file and the process list are readable by others.
+            raise UsageError("the --db URL holds a password; put it in ~/.pgpass "
+                             "(or PGPASSFILE) instead, libpq reads it from there")
+        command += ["--db", args.db]
+    elif args.db:
         command += ["--db", str(args.db.expanduser().resolve())]
     if args.device:
         command += ["--device", args.device]

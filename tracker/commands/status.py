@@ -6,10 +6,9 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
-from tracker.store import COLLECTOR_STATUS_KEY, Store, default_store_path
+from tracker.store import COLLECTOR_STATUS_KEY, Store, default_store, store_location
 
 STALE_S = 10.0
 
@@ -19,14 +18,27 @@ def add_parser(subparsers: Any) -> None:
         "status", help="show the collector's band, battery, posture, streak and errors",
         description="Show what the collector last reported: connected band and battery, "
         "current posture and sitting streak, samples stored today, and the last error.")
-    parser.add_argument("--db", type=Path, help=f"the store (default: {default_store_path()})")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help=f"the store: a file or postgresql:// URL (default: "
+                        f"{default_store()})")
+    parser.add_argument("--participant", help="the collector of this participant (default: "
+                        "whichever reported last)")
     parser.add_argument("--json", action="store_true", help="print the raw status as JSON")
     parser.set_defaults(run=run)
 
 
-def read_status(store: Store) -> dict[str, Any] | None:
-    value = store.meta(COLLECTOR_STATUS_KEY)
-    return json.loads(value) if value else None
+def read_status(store: Store, participant: str | None = None) -> dict[str, Any] | None:
+    """The status the most recently reporting collector wrote (of `participant`'s bands
+    only, if given); None before any collector ran."""
+    statuses = []
+    for _, _, value in store.meta_values(COLLECTOR_STATUS_KEY, participant):
+        try:
+            status = json.loads(value)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(status, dict):
+            statuses.append(status)
+    return max(statuses, key=lambda s: float(s.get("updated") or 0), default=None)
 
 
 def _alive(pid: int | None) -> bool:
@@ -42,11 +54,12 @@ def _alive(pid: int | None) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.db or default_store_path()
+    path = args.db or default_store()
     with Store.open(path, readonly=True) as store:
-        status = read_status(store)
+        status = read_status(store, args.participant)
+        where = store.location
     if status is None:
-        print(f"no collector has written to {path} yet; start one with "
+        print(f"no collector has written to {where} yet; start one with "
               "'sitting-tracker collect' (or try 'sitting-tracker demo')")
         return 1
     if args.json:

@@ -8,6 +8,7 @@ from typing import Any
 
 from tracker.cli_errors import UsageError
 from tracker.config import LOCATIONS
+from tracker.store import store_location
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -31,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
                         help="where to save the model (default: replace the shipped one)")
     parser.add_argument("--personal", action="store_true",
                         help="refit your personal model from the store's stated postures")
-    parser.add_argument("--db", type=Path, help="the store, with --personal (default: as "
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store, with --personal (default: as "
                         "for collect)")
     parser.add_argument("--config", type=Path, help="settings file, with --personal")
     parser.set_defaults(run=run)
@@ -58,13 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_personal(args: argparse.Namespace) -> int:
     from tracker.calibration import fit_personal_model
-    from tracker.commands.collect import resolve_db, resolve_settings
+    from tracker.commands.collect import resolve_settings, resolve_store
 
     settings = resolve_settings(args)
     location = args.location or settings.tracker.location
-    db = resolve_db(args, settings)
-    if not db.exists():
-        raise UsageError(f"{db}: no store here yet")
+    db = resolve_store(args, settings)
     try:
         fit = fit_personal_model(db, location, participant=settings.tracker.participant,
                                  progress=print)

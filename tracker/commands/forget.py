@@ -1,0 +1,80 @@
+"""`sitting-tracker forget`: delete one participant's data completely."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_errors import UsageError
+from tracker.config import LOCATIONS
+from tracker.store import Store, default_store, store_location
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "forget", help="delete every row of one participant from the store",
+        description="Delete everything stored under one participant id: raw samples, "
+        "windows, bouts, events, stated postures and the collector's notes, in one "
+        "transaction, and the participant's personal models beside a store file. Other "
+        "participants' data stay. Stop that participant's collector first. Copies made "
+        "before (exports, backups) are not touched.")
+    parser.add_argument("--participant", required=True, metavar="ID",
+                        help="the participant id, exactly as stored")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
+                        help="the store: a file or postgresql:// URL (default: tracker.db "
+                        f"in the settings, else {default_store()})")
+    parser.add_argument("--config", type=Path, help="settings file (for its tracker.db)")
+    parser.add_argument("--yes", action="store_true",
+                        help="do not ask for confirmation (needed when not on a terminal)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracker.commands.collect import resolve_settings, resolve_store
+
+    location = resolve_store(args, resolve_settings(args))
+    with Store.open(location, create=False) as store:
+        rows = store.participant_rows(args.participant)
+        models = _personal_models(location, args.participant)
+        if not any(rows.values()) and not models:
+            print(f"nothing stored for participant {args.participant!r} in {store.location}")
+            return 0
+        summary = _summary(rows, models)
+        if not args.yes:
+            _confirm(args.participant, store.location, summary)
+        forgotten = store.forget(args.participant)
+    for path in models:
+        path.unlink(missing_ok=True)
+    print(f"deleted participant {args.participant!r} from {store.location}: "
+          f"{_summary(forgotten.rows, models)}")
+    if forgotten.note:
+        print(f"note: {forgotten.note}", file=sys.stderr)
+    return 0
+
+
+def _personal_models(location: Path | str, participant: str) -> list[Path]:
+    """The participant's personal model files: beside a store file, or for a PostgreSQL
+    store in this computer's user data folder (see tracker.calibration)."""
+    from tracker.calibration import personal_model_path
+
+    paths = {personal_model_path(location, where, participant) for where in LOCATIONS}
+    return sorted(path for path in paths if path.exists())
+
+
+def _summary(rows: dict[str, int], models: list[Path]) -> str:
+    parts = [f"{n:,} {table}" for table, n in rows.items() if n]
+    if models:
+        parts.append(f"{len(models)} personal model file(s)")
+    return ", ".join(parts) or "no rows"
+
+
+def _confirm(participant: str, where: str, summary: str) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError("forget deletes data for good; add --yes to confirm without a "
+                         "terminal")
+    print(f"This deletes for good, from {where}: {summary}.")
+    answer = input(f"Type the participant id ({participant}) to confirm: ")
+    if answer.strip() != participant:
+        raise UsageError("not confirmed; nothing was deleted")
