@@ -22,10 +22,11 @@ import pandas as pd
 from tracker.labels import (
     ACTIVPAL_CODE,
     LYING,
-    NOT_WORN,
+    NONWEAR,
     POSTURES,
     SEDENTARY,
     SITTING,
+    UNKNOWN,
     UPRIGHT,
 )
 
@@ -96,8 +97,11 @@ def summarise(bouts: pd.DataFrame) -> dict[str, float]:
     """Totals for one stretch of time (a day, or a whole recording), in minutes and counts."""
     minutes = bouts.groupby("label")["duration_s"].sum() / 60.0 if not bouts.empty \
         else pd.Series(dtype=float)
+    # A tuple, not the NOT_WORN set: a set's order changes with the hash seed, and the
+    # export's columns must not change from one run to the next.
     summary: dict[str, float] = {
-        f"{label}_min": float(minutes.get(label, 0.0)) for label in (*POSTURES, *NOT_WORN)}
+        f"{label}_min": float(minutes.get(label, 0.0))
+        for label in (*POSTURES, NONWEAR, UNKNOWN)}
     summary["wear_min"] = sum(summary[f"{label}_min"] for label in POSTURES)
     sedentary_min = summary[f"{SITTING}_min"] + summary[f"{LYING}_min"]
     summary["sedentary_min"] = sedentary_min

@@ -2,6 +2,7 @@
 registers it with `run=` set to the function carrying it out."""
 
 from tracker.commands import (
+    batch,
     calibrate,
     classify,
     collect,
@@ -18,4 +19,4 @@ from tracker.commands import (
 )
 
 COMMANDS = (classify, train, export, collect, status, service, calibrate, dashboard, demo,
-            scan, stream, emulate, forget)
+            scan, stream, emulate, batch, forget)
