@@ -188,3 +188,13 @@ def test_today_reads_on_a_phone(served: str, tmp_path: Path,
         phone.screenshot(tmp_path / "today-phone.png")
     finally:
         phone.close()
+
+
+def test_the_accuracy_page_offers_corrections_and_calibration(
+        served: str, browser: Browser, tmp_path: Path) -> None:
+    text = browser.open(f"{served}/accuracy", "Correct a span", "I was actually",
+                        "Save correction", "Calibrate")
+    assert "the shipped thigh model" in text
+    # No collector runs here: calibration says how to start one rather than a button.
+    assert "Start the collector first" in text
+    browser.screenshot(tmp_path / "accuracy.png")
