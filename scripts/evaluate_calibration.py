@@ -44,6 +44,7 @@ from tracker.features import LOCATION_FEATURES
 from tracker.forest import compact_forest
 from tracker.model import (
     LOCATION_CONTEXT_RADII,
+    LOCATION_STITCHED,
     LOCATION_TILT_DEG,
     MAIN_CLASSES,
     TrainingConfig,
@@ -54,7 +55,13 @@ from tracker.model import (
 )
 from tracker.personal import PersonalSettings, fit_personal_features, macro_f1
 from tracker.posture_model import PostureModel
-from tracker.training_data import GENUINE_SOURCES, LOCATIONS, LabelledWindows, load_location
+from tracker.training_data import (
+    GENUINE_SOURCES,
+    LOCATIONS,
+    LabelledWindows,
+    load_location,
+    with_stitched_sequences,
+)
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 CALIBRATION_WINDOWS = 12  # one minute of 5 s windows per posture
@@ -197,6 +204,8 @@ def evaluate_location(location: str, data_dir: Path, quick: bool) -> LocationRes
                          config.grid_offsets, LOCATION_TILT_DEG[location])
     if quick:
         data = data.subset(np.isin(data.subjects, np.unique(data.subjects)[:QUICK_SUBJECTS]))
+    if LOCATION_STITCHED[location]:  # as training does (never scored: offset -1)
+        data = with_stitched_sequences(data)
     radii = LOCATION_CONTEXT_RADII[location]
     x = _design(data, LOCATION_FEATURES[location], radii)
     labelled, run_grid = data.labels != "", data.offsets == 0

@@ -204,3 +204,40 @@ def load_location(
         segments=np.concatenate(parts["seg"]),
         offsets=np.concatenate(parts["off"]),
     )
+
+
+def with_stitched_sequences(data: LabelledWindows, seed: int = 0,
+                            per_sequence: int = 4) -> LabelledWindows:
+    """``data`` plus training-only sequences that join one subject's recordings end to end.
+
+    WISDM records each activity on its own, so without this the model never sees a
+    posture change inside a segment, and the neighbour-context features at a real change
+    (half sitting, half standing) are unlike anything it was trained on: live labels then
+    switch 10-25 s before the posture does.  The joined sequences (run-time grid windows
+    of ``per_sequence`` recordings in random order) carry offset -1, so they are trained
+    on but never scored.
+    """
+    rng = np.random.default_rng(seed)
+    run_grid = data.offsets == 0
+    rows: list[np.ndarray] = []
+    for subject in np.unique(data.subjects):
+        segments = np.unique(data.segments[run_grid & (data.subjects == subject)])
+        rng.shuffle(segments)
+        for first in range(0, len(segments) - 1, per_sequence):
+            group = segments[first:first + per_sequence]
+            if len(group) > 1:
+                rows.append(np.concatenate(
+                    [np.flatnonzero(run_grid & (data.segments == s)) for s in group]))
+    if not rows:
+        return data
+    order = np.concatenate(rows)
+    new_ids = int(data.segments.max()) + 1 + np.repeat(np.arange(len(rows)),
+                                                      [len(r) for r in rows])
+    return LabelledWindows(
+        np.concatenate((data.features, data.features[order])),
+        np.concatenate((data.labels, data.labels[order])),
+        np.concatenate((data.sources, data.sources[order])),
+        np.concatenate((data.subjects, data.subjects[order])),
+        np.concatenate((data.segments, new_ids)),
+        np.concatenate((data.offsets, np.full(len(order), -1, dtype=data.offsets.dtype))),
+    )
