@@ -56,15 +56,6 @@ def resolve_store(args: argparse.Namespace, settings: Settings) -> StoreLocation
     return store_location(settings.tracker.db) if settings.tracker.db else default_store()
 
 
-def resolve_db(args: argparse.Namespace, settings: Settings) -> Path:
-    """resolve_store for the commands that work on a store file only."""
-    location = resolve_store(args, settings)
-    if isinstance(location, str):
-        raise UsageError(f"{redact(location)}: this command works on an SQLite store file "
-                         "only, not a PostgreSQL one")
-    return location
-
-
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(message)s", stream=sys.stderr)
