@@ -25,7 +25,4 @@ def raw_sample_count(db_path: StoreLocation, first: date, last: date, tz: tzinfo
                      participant: str | None) -> int:
     start, end = day_range_seconds(first, last, tz)
     with Store.open(db_path, readonly=True) as store:
-        who = () if participant is None else (participant,)
-        return int(store.query_scalar(
-            "SELECT coalesce(sum(n_samples), 0) FROM raw_chunks WHERE end_s >= ? AND "
-            f"start_s < ?{' AND participant_id = ?' if who else ''}", (start, end, *who)))
+        return store.raw_sample_count(start, end, participant)

@@ -542,6 +542,14 @@ class Store:
                 sql + " AND (participant_id, device_id, start_s) > (?, ?, ?)" + order,
                 (*bounds, *last))
 
+    def raw_sample_count(self, start_s: float = -np.inf, end_s: float = np.inf,
+                         participant: str | None = None) -> int:
+        """Raw samples in the chunks overlapping [start_s, end_s)."""
+        who, params = _participant_filter(participant)
+        return int(self.query_scalar(
+            f"SELECT coalesce(sum(n_samples), 0) FROM raw_chunks WHERE end_s >= ? "
+            f"AND start_s < ?{who}", (_finite(start_s), _finite(end_s), *params)))
+
     def raw_bytes_per_sample_axis(self) -> float:
         n, size = self.query_rows(
             "SELECT sum(n_samples), sum(length(t_data) + length(xyz_data)) FROM raw_chunks"
