@@ -17,7 +17,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard.shell import build_context  # noqa: E402
+from dashboard.shell import build_context, run_page  # noqa: E402
 
 # Wide, so the day's timeline gets the laptop's whole width; Streamlit stacks the
 # columns on a phone.
@@ -36,4 +36,4 @@ PAGES = [
     st.Page("pages_settings.py", title="Settings", icon=":material/settings:",
             url_path="settings"),
 ]
-st.navigation(PAGES, position="top").run()
+run_page(st.navigation(PAGES, position="top"))

@@ -158,9 +158,20 @@ class SharedStore:
     store: Store
     note: str | None
     lock: threading.Lock
+    location: StoreLocation  # as given (a URL with its password): for connecting again
 
     def read(self, query: Callable[[Store], T]) -> T:
         with self.lock:
+            try:
+                return retry_locked(lambda: query(self.store))
+            except StoreError:
+                if not self.store.lost:
+                    raise
+            # The server dropped the connection (restarted, or ended an idle session):
+            # connect again and read once more.  A server still away raises StoreError
+            # here, which the page shows; the next refresh tries again.
+            self.store.close()
+            self.store = Store.open(self.location, readonly=True)
             return retry_locked(lambda: query(self.store))
 
 

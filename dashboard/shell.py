@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+from streamlit.navigation.page import StreamlitPage
 
 from dashboard.context import (
     DashboardContext,
@@ -43,7 +44,7 @@ def _shared_store(location: str, inode: int) -> SharedStore:
     store, note = open_store(location if is_database_url(location) else Path(location))
     if store is None:
         raise StoreMissing(f"{store_label(location)}: no store here yet")
-    return SharedStore(store=store, note=note, lock=threading.Lock())
+    return SharedStore(store=store, note=note, lock=threading.Lock(), location=location)
 
 
 def _existing_store(location: StoreLocation) -> SharedStore | None:
@@ -90,6 +91,17 @@ def _rerun_later() -> None:
         st.session_state["_busy_seen"] = False
         st.rerun(scope="app")
     st.session_state["_busy_seen"] = True
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the chosen page; a store that stops answering mid-page (a database server
+    restarting or out of reach) is said in one line and tried again every few seconds."""
+    try:
+        page.run()
+    except StoreError as error:
+        st.error(f"The store cannot be read right now: {error}. Trying again every "
+                 f"{BUSY_RETRY_S:g} s.")
+        _rerun_later()
 
 
 def figure_row() -> DeltaGenerator:

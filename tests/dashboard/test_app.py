@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.downloads import csv_bytes
+from dashboard.sample_days import fill_store
 from tests.dashboard.conftest import FilledStore
 from tracker import store as store_module
 from tracker.cli import main as cli_main
@@ -43,7 +44,7 @@ def store_copy(filled_store: FilledStore, tmp_path: Path) -> Path:
     return copy_store(filled_store.path, tmp_path / "copy.sqlite")
 
 
-def open_app(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+def open_app(db: Path | str, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
     monkeypatch.setenv("SITTING_TRACKER_DB", str(db))
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     if page is not None:
@@ -454,3 +455,54 @@ def test_a_store_with_several_participants_can_switch_and_export_the_study(
     study = csv_bytes(store_copy, "windows", filled_store.today, filled_store.today,
                       filled_store.tz, None).decode()
     assert {line.split(",")[0] for line in study.splitlines()[1:]} == {"P2", "me"}
+
+
+# --- A study's database ---------------------------------------------------------------
+
+
+def test_a_database_connection_dropped_by_the_server_is_made_again(
+        pg_url: str, filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server restart (or an idle-session timeout) drops the dashboard's connection:
+    the next refresh connects again rather than failing until the dashboard restarts."""
+    import psycopg
+
+    fill_store(pg_url, filled_store.days[-1:], filled_store.tz).close()
+    app = open_app(pg_url, monkeypatch)
+    shown = metric(app, "Sitting today")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'sitting-tracker'").fetchone()
+    assert dropped is not None and dropped[0] >= 1
+    app.run()
+    assert not app.exception, app.exception[0].message
+    assert not app.error, app.error[0].value
+    assert metric(app, "Sitting today") == shown
+
+
+def test_a_database_out_of_reach_is_said_and_tried_again(
+        pg_url: str, filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the server cannot be reached the page says so in one line (no traceback)
+    and shows the figures again once it can."""
+    import psycopg
+
+    fill_store(pg_url, filled_store.days[-1:], filled_store.tz).close()
+    app = open_app(pg_url, monkeypatch)
+    shown = metric(app, "Sitting today")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE application_name = 'sitting-tracker'")
+    opened = Store.open
+
+    def unreachable(*args: object, **kwargs: object) -> Store:
+        raise store_module.StoreError("cannot connect (connection refused)")
+
+    monkeypatch.setattr(Store, "open", unreachable)
+    app.run()
+    assert not app.exception, app.exception[0].message
+    assert "cannot be read right now" in app.error[0].value
+    assert "connection refused" in app.error[0].value
+    monkeypatch.setattr(Store, "open", opened)
+    app.run()
+    assert not app.exception and not app.error
+    assert metric(app, "Sitting today") == shown
