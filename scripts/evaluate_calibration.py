@@ -1,6 +1,7 @@
 """How much a one-minute-per-posture calibration helps, measured on people never trained on.
 
 Usage: python scripts/evaluate_calibration.py [--locations waist wrist thigh] [--quick]
+                                              [--as-routine]
 
 A full run takes about 4 minutes on two shared cores; --quick (9 subjects per location,
 3 folds, small models) about 1 minute.
@@ -14,7 +15,11 @@ each posture one segment of its own as the routine records it.  `fit_personal` a
 the base model to those windows, and the rest of the subject's windows are scored with
 and without the adaptation (macro-F1 over sitting / standing / walking, smoothed within
 segments, as `train` scores; a posture with no windows left to score, as sitting for
-some waist subjects, is left out of the average rather than counted as 0).
+some waist subjects, is left out of the average rather than counted as 0).  With
+--as-routine each posture's first window is left out of the calibration (the routine's
+5 s of settling into the posture), which is then the next 11 windows; that first window
+is scored with the rest.  "95 % over people" is a bootstrap interval drawing held-out
+people with replacement (tracker/scores.py).
 
 The personal settings (ridge, weight) are chosen in each fold on the training subjects
 only: the same routine is simulated for every training subject with the inner-fold model
@@ -27,7 +32,9 @@ Caveat on the data: in WISDM (wrist, thigh) each activity is one 3-minute block,
 scored sitting and standing windows come from the same block as the calibration minute,
 with the device in the same place; at the waist (HAPT) bouts are 10-20 s and most of a
 subject's sitting and standing windows are in the calibration minute itself, so the
-rest is mostly walking and lying.
+rest is mostly walking and lying.  HAPT's second recording of each subject was made
+with the phone where the subject chose to wear it, so at the waist the calibration and
+the scored windows are often from different placements.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from tracker.calibration import SETTLE_S
 from tracker.features import LOCATION_FEATURES
 from tracker.forest import compact_forest
 from tracker.model import (
@@ -53,8 +61,9 @@ from tracker.model import (
     _fit,
     _smoothed,
 )
-from tracker.personal import PersonalSettings, fit_personal_features, macro_f1
+from tracker.personal import PersonalSettings, fit_personal_features
 from tracker.posture_model import PostureModel
+from tracker.scores import macro_f1, subject_interval
 from tracker.training_data import (
     GENUINE_SOURCES,
     LOCATIONS,
@@ -99,6 +108,8 @@ class LocationResult:
     per_subject: list[tuple[int, float, float]]  # subject, macro-F1 without, with
     macro_without: float
     macro_with: float
+    interval_without: tuple[float, float]  # 95 % bootstrap over people
+    interval_with: tuple[float, float]
     n_scored: int
     chosen: list[PersonalSettings]
     switched_off: int
@@ -115,9 +126,9 @@ class LocationResult:
             f"windows, {len(self.chosen)} folds, {self.seconds:.0f} s",
             f"{'':22s}{'macro-F1':>10s}{'subject min':>13s}{'subject mean':>14s}",
             f"{'without calibration':22s}{self.macro_without:10.3f}{without.min():13.3f}"
-            f"{without.mean():14.3f}",
+            f"{without.mean():14.3f}   95 % over people {_interval(self.interval_without)}",
             f"{'with calibration':22s}{self.macro_with:10.3f}{with_.min():13.3f}"
-            f"{with_.mean():14.3f}",
+            f"{with_.mean():14.3f}   95 % over people {_interval(self.interval_with)}",
             f"subjects worse / better / unchanged: {worse} / {better} / "
             f"{len(with_) - worse - better}; personal part switched off by its own check "
             f"for {self.switched_off}",
@@ -131,16 +142,22 @@ class LocationResult:
         return "\n".join(lines)
 
 
+def _interval(interval: tuple[float, float]) -> str:
+    return f"{interval[0]:.3f}-{interval[1]:.3f}"
+
+
 def _subjects(
-    data: LabelledWindows, x: np.ndarray, base: PostureModel, subjects: np.ndarray
+    data: LabelledWindows, x: np.ndarray, base: PostureModel, subjects: np.ndarray,
+    first: int = 0,
 ) -> list[Subject]:
+    """``first``: how many of each posture's first windows to leave out of the routine."""
     run_grid = data.offsets == 0
     genuine = (data.labels != "") & np.isin(data.sources, list(GENUINE_SOURCES))
     out = []
     for s in subjects:
         rows = np.flatnonzero(run_grid & (data.subjects == s))
         calibration = np.concatenate([
-            np.flatnonzero(genuine[rows] & (data.labels[rows] == c))[:CALIBRATION_WINDOWS]
+            np.flatnonzero(genuine[rows] & (data.labels[rows] == c))[first:CALIBRATION_WINDOWS]
             for c in MAIN_CLASSES
         ])
         scored = np.setdiff1d(np.flatnonzero(genuine[rows]), calibration)
@@ -197,9 +214,11 @@ def _base_model(pipeline: object, location: str, config: TrainingConfig,
     )
 
 
-def evaluate_location(location: str, data_dir: Path, quick: bool) -> LocationResult:
+def evaluate_location(location: str, data_dir: Path, quick: bool,
+                      as_routine: bool = False) -> LocationResult:
     started = time.perf_counter()
     config = QUICK if quick else TrainingConfig()
+    first = round(SETTLE_S / config.window_s) if as_routine else 0
     data = load_location(location, data_dir, config.rate_hz, config.window_s,
                          config.grid_offsets, LOCATION_TILT_DEG[location])
     if quick:
@@ -239,14 +258,14 @@ def evaluate_location(location: str, data_dir: Path, quick: bool) -> LocationRes
             case
             for pipeline, held in inner_fits
             for case in _subjects(data, x, _base_model(pipeline, location, config, radii, p),
-                                  held)
+                                  held, first)
         ]
         settings, inner_without, inner_with = _choose(data, inner_cases)
         chosen.append(settings)
 
         pipeline = _fit(x[train & labelled], data.labels[train & labelled], config)
         base = _base_model(pipeline, location, config, radii, p)
-        for case in _subjects(data, x, base, subjects[test_idx]):
+        for case in _subjects(data, x, base, subjects[test_idx], first):
             outcome = _calibrate(data, case, settings)
             outcomes.append(outcome)
             per_subject.append((case.subject,
@@ -262,12 +281,18 @@ def evaluate_location(location: str, data_dir: Path, quick: bool) -> LocationRes
 
     without, with_ = _pooled(outcomes)
     truth = np.concatenate([o.truth for o in outcomes])
+    people = np.concatenate([np.full(len(o.truth), s) for (s, _, _), o in
+                             zip(per_subject, outcomes, strict=True)])
     before = truth != np.concatenate([o.without for o in outcomes])
     after = truth != np.concatenate([o.with_ for o in outcomes])
     errors = {str(c): (int((truth == c).sum()), int(before[truth == c].sum()),
                        int(after[truth == c].sum())) for c in np.unique(truth)}
     return LocationResult(
         location=location, per_subject=per_subject, macro_without=without, macro_with=with_,
+        interval_without=subject_interval(
+            truth, np.concatenate([o.without for o in outcomes]), people),
+        interval_with=subject_interval(
+            truth, np.concatenate([o.with_ for o in outcomes]), people),
         n_scored=sum(len(o.truth) for o in outcomes), chosen=chosen,
         switched_off=sum(o.switched_off for o in outcomes),
         seconds=time.perf_counter() - started, errors=errors,
@@ -280,22 +305,26 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA_DIR)
     parser.add_argument("--quick", action="store_true",
                         help=f"first {QUICK_SUBJECTS} subjects, 3 folds, small models")
+    parser.add_argument("--as-routine", action="store_true",
+                        help=f"leave out each posture's first {SETTLE_S:g} s, as `calibrate` "
+                             "does (the calibration is then the next 55 s)")
     args = parser.parse_args()
     started = time.perf_counter()
     results = []
     for location in args.locations:
-        result = evaluate_location(location, args.data, args.quick)
+        result = evaluate_location(location, args.data, args.quick, args.as_routine)
         print(result.table(), flush=True)
         results.append(result)
-    print("\n| location | subjects | macro-F1 without | with calibration | subject min "
-          "without / with | subjects worse |")
-    print("|---|---|---|---|---|---|")
+    print("\n| location | subjects | macro-F1 without | with calibration | 95 % over people "
+          "without / with | subject min without / with | subjects worse |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         without = min(w for _, w, _ in r.per_subject)
         with_ = min(c for _, _, c in r.per_subject)
         worse = sum(c < w - 1e-9 for _, w, c in r.per_subject)
         print(f"| {r.location} | {len(r.per_subject)} | {r.macro_without:.3f} | "
-              f"{r.macro_with:.3f} | {without:.3f} / {with_:.3f} | {worse} |")
+              f"{r.macro_with:.3f} | {_interval(r.interval_without)} / "
+              f"{_interval(r.interval_with)} | {without:.3f} / {with_:.3f} | {worse} |")
     print(f"total {time.perf_counter() - started:.0f} s")
 
 

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-venv.sh test
 bash scripts/install-system-deps.sh --tests
-.venv/bin/ruff check tracker tests scripts dashboard
+.venv/bin/ruff check tracker tests scripts dashboard notebooks
 .venv/bin/mypy tracker dashboard
 .venv/bin/python -m pytest "$@"

@@ -10,6 +10,7 @@ import pytest
 from tracker.model import TrainingConfig, train_location
 from tracker.posture_model import PostureModel, compact_path, load_default_model
 from tracker.smoothing import sticky_transition, viterbi
+from tracker.training_data import load_location
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 # A reduced run: 8 wrist subjects, 4 folds, small boosting, one window grid.
@@ -71,6 +72,8 @@ def test_reduced_leave_subjects_out_run_stays_above_its_floor(quick_run) -> None
     assert report.macro_f1 >= QUICK_MACRO_F1_FLOOR, str(report)
     assert report.confusion.to_numpy().sum() == report.n_windows
     assert "macro-F1" in str(report)
+    low, high = report.macro_f1_interval
+    assert low <= report.macro_f1 <= high <= 1.0
 
 
 @pytest.mark.slow
@@ -103,3 +106,17 @@ def test_shipped_models_load_and_classify(location: str) -> None:
     assert proba.shape == (12, len(model.classes))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert len(model.predict(windows)) == 12
+
+
+def test_stated_postures_only_leaves_the_hand_activities_out_of_training() -> None:
+    """The comparison run trains on sitting, standing and walking alone: the wrist's
+    hand activities keep their windows (for context) but lose their labels."""
+    def labels_by_activity(stated: bool) -> dict[str, set[str]]:
+        data = load_location("wrist", DATA_DIR, 20.0, 5.0, stated_postures_only=stated)
+        return {a: set(data.labels[data.sources == a]) for a in ("typing", "folding_clothes",
+                                                                   "standing", "stairs")}
+
+    assert labels_by_activity(False) == {"typing": {"sitting"}, "folding_clothes": {"standing"},
+                                         "standing": {"standing"}, "stairs": {"walking"}}
+    assert labels_by_activity(True) == {"typing": {""}, "folding_clothes": {""},
+                                        "standing": {"standing"}, "stairs": {"walking"}}

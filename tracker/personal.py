@@ -44,10 +44,10 @@ from tracker.features import FEATURE_NAMES, window_features
 from tracker.forest import CompactForest
 from tracker.posture_model import PERSONAL_SUFFIX as PERSONAL_SUFFIX  # re-exported
 from tracker.posture_model import PostureModel, with_meta
+from tracker.scores import macro_f1
 from tracker.smoothing import sticky_transition, viterbi
 
 FORMAT_VERSION = 1
-MAIN_CLASSES: tuple[str, ...] = ("sitting", "standing", "walking")
 # A posture needs half a minute of examples before its mean is trusted; with fewer it
 # keeps the base behaviour, as if it were missing.
 MIN_WINDOWS_PER_CLASS = 6
@@ -396,16 +396,3 @@ def personal_accuracy(
     for s in _runs(segments):
         predicted[s] = model.predict(windows[s])
     return macro_f1(labels[labels != ""], predicted[labels != ""].astype(str))
-
-
-def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """Macro-F1 over the main postures present in ``truth`` (numpy only)."""
-    scores = []
-    for c in MAIN_CLASSES:
-        support = int((truth == c).sum())
-        if support == 0:
-            continue
-        hits = int(((truth == c) & (predicted == c)).sum())
-        called = int((predicted == c).sum())
-        scores.append(2 * hits / (support + called))
-    return float(np.mean(scores)) if scores else float("nan")
