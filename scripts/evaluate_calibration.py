@@ -34,7 +34,10 @@ with the device in the same place; at the waist (HAPT) bouts are 10-20 s and mos
 subject's sitting and standing windows are in the calibration minute itself, so the
 rest is mostly walking and lying.  HAPT's second recording of each subject was made
 with the phone where the subject chose to wear it, so at the waist the calibration and
-the scored windows are often from different placements.
+the scored windows are often from different placements; the last line per location gives,
+for each subject, the angle between the device's mean orientation while walking in the
+calibration and in the scored windows (walking is upright, so it shows a changed
+placement rather than a changed posture).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from tracker.calibration import SETTLE_S
-from tracker.features import LOCATION_FEATURES
+from tracker.features import LOCATION_FEATURES, feature_indices
 from tracker.forest import compact_forest
 from tracker.model import (
     LOCATION_CONTEXT_RADII,
@@ -100,12 +103,14 @@ class Outcome:
     without: np.ndarray
     with_: np.ndarray
     switched_off: bool
+    walking_turn_deg: float  # walking orientation, calibration vs scored windows (NaN: none)
 
 
 @dataclass
 class LocationResult:
     location: str
     per_subject: list[tuple[int, float, float]]  # subject, macro-F1 without, with
+    walking_turn_deg: dict[int, float]  # subject: see Outcome
     macro_without: float
     macro_with: float
     interval_without: tuple[float, float]  # 95 % bootstrap over people
@@ -138,6 +143,9 @@ class LocationResult:
             + ", ".join(f"ridge {s.ridge:g} weight {s.weight:g}" for s in self.chosen),
             "per subject (without -> with): "
             + ", ".join(f"{s} {w:.3f}->{c:.3f}" for s, w, c in sorted(self.per_subject)),
+            "walking orientation, calibration vs scored windows (degrees; over 10: worn "
+            f"differently for {sum(t > 10 for t in self.walking_turn_deg.values())}): "
+            + ", ".join(f"{s} {t:.0f}" for s, t in sorted(self.walking_turn_deg.items())),
         ]
         return "\n".join(lines)
 
@@ -183,7 +191,28 @@ def _calibrate(data: LabelledWindows, case: Subject, settings: PersonalSettings)
         without=classes[_smoothed(case.base_proba, segments_all, p)][case.scored],
         with_=classes[_smoothed(proba, segments_all, p)][case.scored],
         switched_off=not personal.active and settings.weight > 0,
+        walking_turn_deg=_walking_turn_deg(data, cal_rows, case.rows[case.scored]),
     )
+
+
+def _walking_turn_deg(data: LabelledWindows, calibration: np.ndarray,
+                      scored: np.ndarray) -> float:
+    """Angle between the mean gravity direction of the calibration's walking windows and
+    of the scored ones: walking is upright, so a large angle means the device was worn
+    differently (HAPT's second recording), a small one the same way."""
+    gravity = feature_indices(("grav_x", "grav_y", "grav_z"))
+
+    def direction(rows: np.ndarray) -> np.ndarray | None:
+        walking = rows[data.labels[rows] == "walking"]
+        if len(walking) == 0:
+            return None
+        mean = data.features[walking][:, gravity].astype(np.float64).mean(axis=0)
+        return np.asarray(mean / np.linalg.norm(mean))
+
+    a, b = direction(calibration), direction(scored)
+    if a is None or b is None:
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(a @ b, -1.0, 1.0))))
 
 
 def _pooled(outcomes: list[Outcome]) -> tuple[float, float]:
@@ -289,6 +318,8 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
                        int(after[truth == c].sum())) for c in np.unique(truth)}
     return LocationResult(
         location=location, per_subject=per_subject, macro_without=without, macro_with=with_,
+        walking_turn_deg={s: o.walking_turn_deg for (s, _, _), o in
+                          zip(per_subject, outcomes, strict=True)},
         interval_without=subject_interval(
             truth, np.concatenate([o.without for o in outcomes]), people),
         interval_with=subject_interval(
