@@ -49,6 +49,33 @@ class FoundBand:
     battery: int | None = None
 
 
+def bluetooth_problem(error: BaseException) -> str | None:
+    """What is wrong with the computer's Bluetooth, if ``error`` says the stack itself is
+    missing, off or out of reach (rather than a band being away); else None."""
+    text = str(error)
+    if isinstance(error, (FileNotFoundError, ConnectionRefusedError)):
+        # dbus-fast could not open the system bus socket: BlueZ is out of reach.
+        return ("Bluetooth is not available: BlueZ cannot be reached on the system D-Bus "
+                "(is the bluetooth service installed and running? `systemctl status "
+                "bluetooth`)")
+    if "No Bluetooth adapters found" in text:
+        return ("no Bluetooth adapter found: is one built in or plugged in, and not "
+                "blocked? (`bluetoothctl show`, `rfkill list`)")
+    if "org.bluez.Error.NotReady" in text:
+        return "Bluetooth is switched off: switch it on (`bluetoothctl power on`)"
+    return None
+
+
+def describe_ble_error(error: BaseException) -> str:
+    """A failure while finding or talking to a band, in words the wearer can act on."""
+    problem = bluetooth_problem(error)
+    if problem is not None:
+        return problem
+    if isinstance(error, LookupError) or not str(error):
+        return str(error) or type(error).__name__
+    return f"{type(error).__name__}: {error}"
+
+
 def band_profiles(custom_band: Mapping[str, Any] | None) -> list[Profile]:
     """The built-in profiles, with a configured custom one first."""
     if not custom_band:
@@ -264,15 +291,22 @@ class BandSession:
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, stream and reconnect until `stop` is set; then stop and disconnect."""
         backoff = 0.25
+        warned = ""
         try:
             while not stop.is_set():
                 attempt_started = time.monotonic()
                 try:
                     await self._connect_and_start()
+                    warned = ""  # connected: say the next problem again
                     await self._watch(stop)
                 except Exception as error:  # any failure means: clean up, wait, retry
-                    self.stats.last_error = f"{type(error).__name__}: {error}"
+                    self.stats.last_error = describe_ble_error(error)
                     self._event("error", self.stats.last_error)
+                    if self.stats.last_error != warned:
+                        # Once per problem, not per retry: a wrong band name or Bluetooth
+                        # switched off is otherwise invisible behind the retries.
+                        warned = self.stats.last_error
+                        log.warning("%s; still trying", warned)
                 finally:
                     await self._teardown(graceful=stop.is_set())
                 if stop.is_set():

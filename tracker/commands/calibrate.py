@@ -22,6 +22,9 @@ COUNTDOWN_S = 3
 # The first seconds of a phase are skipped; 35 s leave the 6 windows (30 s) a posture
 # needs to count in a personal model (tracker.personal).
 MIN_PHASE_S = 40
+# How long to wait for the band's first samples before giving up (finding and connecting
+# to a band takes a few seconds; a band out of range would keep the wearer waiting).
+SAMPLES_WAIT_S = 60.0
 
 
 def add_parser(subparsers: Any) -> None:
@@ -150,8 +153,9 @@ async def _collect_quietly(db: StoreLocation, device: str | None, location: str,
 async def _until_samples_flow(db: StoreLocation, participant: str,
                               collecting: asyncio.Task[None] | None,
                               cancelled: asyncio.Event, say: Callable[[str], None],
-                              timeout_s: float = 60.0) -> None:
+                              timeout_s: float | None = None) -> None:
     say("Waiting for the band's samples…")
+    timeout_s = SAMPLES_WAIT_S if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     while True:
         if collecting is not None and collecting.done():
@@ -161,9 +165,11 @@ async def _until_samples_flow(db: StoreLocation, participant: str,
         if newest is not None and time.time() - newest < 10.0:
             return
         if time.monotonic() > deadline:
+            problem = _last_band_error(db, participant)
+            hint = (f"last error: {problem}" if problem else
+                    "is it worn, charged and in range? (see `sitting-tracker status`)")
             raise UsageError(f"no samples from the band reached {redact(str(db))} within "
-                             f"{timeout_s:.0f} s;"
-                             " is it worn, charged and in range? (see `sitting-tracker status`)")
+                             f"{timeout_s:.0f} s; {hint}")
         await _sleep_unless(cancelled, 0.5)
 
 
@@ -172,6 +178,18 @@ async def _until_stored(db: StoreLocation, participant: str, until_s: float,
     deadline = time.monotonic() + timeout_s
     while (_newest(db, participant) or 0.0) < until_s - 0.5 and time.monotonic() < deadline:
         await _sleep_unless(cancelled, 0.5)
+
+
+def _last_band_error(db: StoreLocation, participant: str) -> str:
+    """The collector's last error with the band (as `status` shows it), or ""."""
+    from tracker.commands.status import read_status
+
+    try:
+        with Store.open(db, readonly=True) as store:
+            status = read_status(store, participant)
+    except StoreError:
+        return ""
+    return str((status or {}).get("last_error") or "")
 
 
 def _newest(db: StoreLocation, participant: str) -> float | None:

@@ -24,12 +24,19 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.ble import band_profiles, scan
+    from tracker.ble import band_profiles, bluetooth_problem, scan
+    from tracker.cli_errors import UsageError
     from tracker.commands.collect import resolve_settings
 
     profiles = band_profiles(resolve_settings(args).custom_band)
-    bands = asyncio.run(scan(args.timeout, include_all=args.all,
-                             read_battery=not args.no_battery, profiles=profiles))
+    try:
+        bands = asyncio.run(scan(args.timeout, include_all=args.all,
+                                 read_battery=not args.no_battery, profiles=profiles))
+    except Exception as error:
+        problem = bluetooth_problem(error)
+        if problem is None:
+            raise
+        raise UsageError(problem) from None
     if not bands:
         print("no supported bands found" + ("" if args.all else " (try --all)"))
         return 1
