@@ -77,3 +77,13 @@ def test_calibrate_gives_up_naming_the_problem(no_bluez: dict[str, str], tmp_pat
     assert code == 2
     error = capsys.readouterr().err
     assert f"within 4 s; last error: {NOT_AVAILABLE}" in error, error
+
+
+def test_stream_stops_at_once_and_says_why(no_bluez: dict[str, str]) -> None:
+    started = time.monotonic()
+    result = subprocess.run([*CLI, "stream", "Polar", "--seconds", "5"], env=no_bluez,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 20  # not the 30 s it waits for a slow band
+    assert f"no samples received from 'Polar': {NOT_AVAILABLE}" in result.stdout
+    assert "still trying" not in result.stderr and "Traceback" not in result.stderr

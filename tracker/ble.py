@@ -285,6 +285,7 @@ class BandSession:
         self._last_notification = 0.0
         self._lost = asyncio.Event()
         self._last_delivered: float | None = None
+        self.last_exception: BaseException | None = None  # of the latest failed attempt
 
     # --- the run loop --------------------------------------------------------------
 
@@ -300,6 +301,7 @@ class BandSession:
                     warned = ""  # connected: say the next problem again
                     await self._watch(stop)
                 except Exception as error:  # any failure means: clean up, wait, retry
+                    self.last_exception = error
                     self.stats.last_error = describe_ble_error(error)
                     self._event("error", self.stats.last_error)
                     if self.stats.last_error != warned:

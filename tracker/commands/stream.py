@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _stream(args: argparse.Namespace) -> int:
-    from tracker.ble import BandSession
+    from tracker.ble import BandSession, bluetooth_problem
 
     stop = asyncio.Event()
     received: list[tuple[np.ndarray, np.ndarray]] = []
@@ -52,12 +53,18 @@ async def _stream(args: argparse.Namespace) -> int:
 
     def on_event(kind: str, detail: str) -> None:
         print(f"[{kind}] {detail}".rstrip(), flush=True)
-        if kind == "error" and detail.startswith("LookupError") and not received:
-            stop.set()  # not in range or not supported: say so rather than retry forever
+        failure = session.last_exception
+        if kind == "error" and not received and failure is not None and (
+                isinstance(failure, LookupError) or bluetooth_problem(failure)):
+            # Not in range, not supported, or no usable Bluetooth: say so rather than
+            # retry for as long as the check may take.
+            stop.set()
 
     from tracker.ble import band_profiles
     from tracker.commands.collect import resolve_settings
 
+    # Every event is printed here as it comes; the session's own warnings would repeat them.
+    logging.getLogger("tracker.ble").setLevel(logging.ERROR)
     session = BandSession(args.band, on_samples, time_scale=args.speed, on_event=on_event,
                           profiles=band_profiles(resolve_settings(args).custom_band))
     loop = asyncio.get_running_loop()
