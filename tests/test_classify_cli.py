@@ -69,13 +69,17 @@ def test_parquet_input_and_db_output_then_export(tmp_path: Path) -> None:
 def test_db_needs_a_start_for_relative_time(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "labels.csv"
-    code = main(["classify", str(SAMPLE), "--location", "waist", "-o", str(out), "--db",
-                 str(tmp_path / "s.sqlite")])
-    assert code == 2
+    db = tmp_path / "s.sqlite"
+    command = ["classify", str(SAMPLE), "--location", "waist", "-o", str(out), "--db", str(db)]
+    assert main(command) == 2
     assert "pass --start" in capsys.readouterr().err
     assert not out.exists()
-    with Store.open(tmp_path / "s.sqlite", readonly=True) as store:
-        assert store.windows().empty  # the failed import left nothing behind
+    assert not list(tmp_path.glob("s.sqlite*"))  # the store made for the run went with it
+    # A store that was there before is kept, unchanged.
+    Store.open(db).close()
+    assert main(command) == 2
+    with Store.open(db, readonly=True) as store:
+        assert store.windows().empty and store.raw_sample_count() == 0
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -80,10 +80,19 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.location, args.model)
     info = RecordingInfo(args.input)
     chunks = read_recording(args.input, units=args.units, rate_hz=args.rate, info=info)
+    new_file = isinstance(args.db, Path) and not args.db.exists()
     store = Store.open(args.db) if args.db else None
     device = args.device or args.input.stem
     try:
         windows = _classify_to_csv(chunks, model, args, info, store, tz, device)
+    except BaseException:
+        if store is not None:
+            store.close()
+            store = None
+            if new_file:  # a store made for this run and left empty by the failure
+                for path in (args.db, Path(f"{args.db}-wal"), Path(f"{args.db}-shm")):
+                    path.unlink(missing_ok=True)
+        raise
     finally:
         if store is not None:
             store.close()
