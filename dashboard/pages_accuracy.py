@@ -7,6 +7,7 @@ model is fitted from them here or with `sitting-tracker train --personal`.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -131,10 +132,14 @@ def refit_section(context: DashboardContext, source: Source) -> None:
         except ValueError as error:
             st.warning(str(error))
             return
+    held_out = (f" Fitted without the span each window is in, it labels "
+                f"{fit.agreement_held_out:.0%}: what to expect on spans it has not seen."
+                if fit.scored_on == "corrections" and math.isfinite(fit.agreement_held_out)
+                else "")
     st.success(f"On your {fit.scored_on} ({fit.n_scored} windows) the model before labelled "
                f"{fit.agreement_before:.0%} as you said; your personal model labels "
-               f"{fit.agreement_after:.0%} (fitted on them). The collector uses it from "
-               "now on.")
+               f"{fit.agreement_after:.0%} (fitted on them).{held_out} The collector uses it "
+               "from now on.")
 
 
 def calibration_section(context: DashboardContext, source: Source) -> None:

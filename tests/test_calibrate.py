@@ -5,6 +5,7 @@ prompts say, bleak on a private bus, the collector's code, a real store; then
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,11 @@ def test_a_correction_then_train_personal_reports_before_and_after(
     assert cli_main(["train", "--personal", "--location", "thigh", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "On the corrections" in out and "labelled" in out
+    # Left out of the fit, the correction is contradicted by the calibration's sitting
+    # phase (the same samples): the held-out figure says what a new span would get.
+    held_out = re.search(r"Fitted without the span each window is in, it labels "
+                         r"([\d.]+)% as stated", out)
+    assert held_out is not None and float(held_out[1]) < 50, out
     assert personal_model_path(db, "thigh").stat().st_mtime_ns != before
 
 

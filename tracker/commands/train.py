@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -74,5 +75,9 @@ def _train_personal(args: argparse.Namespace) -> int:
           f"labelled {fit.agreement_before:.1%} as stated; the personal model labels "
           f"{fit.agreement_after:.1%} (it was fitted on them, so this is not a test on new "
           "data).")
+    if fit.scored_on == "corrections" and math.isfinite(fit.agreement_held_out):
+        print(f"Fitted without the span each window is in, it labels "
+              f"{fit.agreement_held_out:.1%} as stated: what to expect on spans it has not "
+              "seen.")
     print(f"saved the personal {location} model to {fit.path}")
     return 0
