@@ -134,8 +134,7 @@ def refit_section(context: DashboardContext, source: Source) -> None:
             return
     held_out = (f" Fitted without the span each window is in, it labels "
                 f"{fit.agreement_held_out:.0%}: what to expect on spans it has not seen."
-                if fit.scored_on == "corrections" and math.isfinite(fit.agreement_held_out)
-                else "")
+                if math.isfinite(fit.agreement_held_out) else "")
     st.success(f"On your {fit.scored_on} ({fit.n_scored} windows) the model before labelled "
                f"{fit.agreement_before:.0%} as you said; your personal model labels "
                f"{fit.agreement_after:.0%} (fitted on them).{held_out} The collector uses it "

@@ -130,7 +130,8 @@ class PersonalFit:
     agreement_before: float  # share of those windows the model in use labelled right
     agreement_after: float  # the same with the new personal model (fitted on them too)
     # ... with a personal model fitted without the span each window is in: a test on
-    # windows it did not learn from (NaN with a single stated span)
+    # windows it did not learn from (NaN unless scored on corrections, and with a single
+    # stated span: the routine's one span per posture leaves nothing to test that way)
     agreement_held_out: float
 
 
@@ -178,7 +179,8 @@ def fit_personal_model(db: str | Path, location: str, *,
                        n_scored=len(scored.labels),
                        agreement_before=agreement(before, scored),
                        agreement_after=agreement(model, scored),
-                       agreement_held_out=held_out_agreement(base, examples, scored_mask))
+                       agreement_held_out=held_out_agreement(base, examples, scored_mask)
+                       if scored_on == "corrections" else float("nan"))
 
 
 def held_out_agreement(base: PostureModel, examples: LabelledWindows,

@@ -75,7 +75,7 @@ def _train_personal(args: argparse.Namespace) -> int:
           f"labelled {fit.agreement_before:.1%} as stated; the personal model labels "
           f"{fit.agreement_after:.1%} (it was fitted on them, so this is not a test on new "
           "data).")
-    if fit.scored_on == "corrections" and math.isfinite(fit.agreement_held_out):
+    if math.isfinite(fit.agreement_held_out):
         print(f"Fitted without the span each window is in, it labels "
               f"{fit.agreement_held_out:.1%} as stated: what to expect on spans it has not "
               "seen.")
