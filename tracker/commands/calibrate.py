@@ -120,13 +120,9 @@ def _collector_running(db: StoreLocation, participant: str) -> bool:
     """A collector holds a store file's lock; on a shared PostgreSQL store, this
     participant's collector has reported within the last few seconds."""
     if isinstance(db, str):
-        from tracker.commands.status import STALE_S, read_status
+        from tracker.commands.status import STALE_S
 
-        try:
-            with Store.open(db, readonly=True) as store:
-                status = read_status(store, participant)
-        except StoreError:
-            return False
+        status = _status(db, participant)
         return bool(status and time.time() - float(status.get("updated") or 0) < STALE_S)
     from filelock import FileLock, Timeout
 
@@ -180,16 +176,19 @@ async def _until_stored(db: StoreLocation, participant: str, until_s: float,
         await _sleep_unless(cancelled, 0.5)
 
 
-def _last_band_error(db: StoreLocation, participant: str) -> str:
-    """The collector's last error with the band (as `status` shows it), or ""."""
+def _status(db: StoreLocation, participant: str) -> dict[str, Any] | None:
+    """What this participant's collector last reported (as `status` shows it), if any."""
     from tracker.commands.status import read_status
 
     try:
         with Store.open(db, readonly=True) as store:
-            status = read_status(store, participant)
+            return read_status(store, participant)
     except StoreError:
-        return ""
-    return str((status or {}).get("last_error") or "")
+        return None
+
+
+def _last_band_error(db: StoreLocation, participant: str) -> str:
+    return str((_status(db, participant) or {}).get("last_error") or "")
 
 
 def _newest(db: StoreLocation, participant: str) -> float | None:
