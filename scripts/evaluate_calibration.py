@@ -67,7 +67,7 @@ from tracker.model import (
     _fit,
     _smoothed,
 )
-from tracker.personal import PersonalSettings, fit_personal_features
+from tracker.personal import PersonalForest, PersonalSettings, fit_personal_features
 from tracker.posture_model import PostureModel
 from tracker.scores import macro_f1, subject_interval
 from tracker.training_data import (
@@ -189,18 +189,12 @@ def _subjects(
 def _calibrate(data: LabelledWindows, case: Subject, settings: PersonalSettings) -> Outcome:
     """Fit the personal model on the routine's windows and label the subject's windows."""
     cal_rows = case.rows[case.calibration]
-    labels = data.labels[cal_rows]
     # The routine records each posture as its own segment: context stays inside it.
-    segments = np.array([MAIN_CLASSES.index(label) for label in labels])
-    model = fit_personal_features(case.base, data.features[cal_rows], labels, segments, settings)
-    personal = model.personal
-    proba = personal.adjust(case.base_proba, data.features[case.rows][:, personal.columns])
-    classes = np.asarray(case.base.classes)
-    segments_all = data.segments[case.rows]
-    p = case.base.self_transition
+    segments = np.array([MAIN_CLASSES.index(label) for label in data.labels[cal_rows]])
+    personal, with_ = _personal_labels(data, case, settings, case.calibration, segments)
     truth = data.labels[case.rows]
-    without = classes[_smoothed(case.base_proba, segments_all, p)]
-    with_ = classes[_smoothed(proba, segments_all, p)]
+    without = np.asarray(case.base.classes)[
+        _smoothed(case.base_proba, data.segments[case.rows], case.base.self_transition)]
     return Outcome(
         truth=truth[case.scored],
         without=without[case.scored],
@@ -226,17 +220,25 @@ def _with_one_correction(data: LabelledWindows, case: Subject, settings: Persona
                             | (segments_all[wrong[1:]] != segments_all[wrong[:-1]])) + 1
     run = max(np.split(wrong, breaks), key=len)
     stated = np.concatenate((case.calibration, run))
-    labels = truth[stated]
     segments = np.r_[[MAIN_CLASSES.index(label) for label in truth[case.calibration]],
                      np.full(len(run), len(MAIN_CLASSES))]
-    model = fit_personal_features(case.base, data.features[case.rows[stated]], labels,
-                                  segments, settings)
-    personal = model.personal
-    proba = personal.adjust(case.base_proba, data.features[case.rows][:, personal.columns])
-    after = np.asarray(case.base.classes)[
-        _smoothed(proba, segments_all, case.base.self_transition)]
+    _, after = _personal_labels(data, case, settings, stated, segments)
     left = np.setdiff1d(case.scored, run)
     return truth[left], without[left], after[left]
+
+
+def _personal_labels(data: LabelledWindows, case: Subject, settings: PersonalSettings,
+                     stated: np.ndarray, segments: np.ndarray
+                     ) -> tuple[PersonalForest, np.ndarray]:
+    """Fit the personal model on the subject's ``stated`` windows (positions in rows, in
+    ``segments``) and label all the subject's windows with it, smoothed as shown."""
+    rows = case.rows[stated]
+    personal = fit_personal_features(case.base, data.features[rows], data.labels[rows],
+                                     segments, settings).personal
+    proba = personal.adjust(case.base_proba, data.features[case.rows][:, personal.columns])
+    labels = np.asarray(case.base.classes)[
+        _smoothed(proba, data.segments[case.rows], case.base.self_transition)]
+    return personal, labels
 
 
 def _walking_turn_deg(data: LabelledWindows, calibration: np.ndarray,
