@@ -6,7 +6,7 @@ import tempfile
 from datetime import date, tzinfo
 from pathlib import Path
 
-from tracker.export import day_range_seconds, export
+from tracker.export import export
 from tracker.store import Store, StoreLocation
 
 
@@ -19,10 +19,3 @@ def csv_bytes(db_path: StoreLocation, kind: str, first: date, last: date, tz: tz
         with Store.open(db_path, readonly=True) as store:
             export(store, kind, output, tz, first, last, participant)
         return output.read_bytes()
-
-
-def raw_sample_count(db_path: StoreLocation, first: date, last: date, tz: tzinfo,
-                     participant: str | None) -> int:
-    start, end = day_range_seconds(first, last, tz)
-    with Store.open(db_path, readonly=True) as store:
-        return store.raw_sample_count(start, end, participant)

@@ -10,10 +10,10 @@ import streamlit as st
 
 from dashboard.context import DashboardContext
 from dashboard.data import days_with_data, participants
-from dashboard.downloads import csv_bytes, raw_sample_count
+from dashboard.downloads import csv_bytes
 from dashboard.shell import current, source_or_empty_state
 from tracker.commands.export import KIND_HELP
-from tracker.export import EXPORT_KINDS
+from tracker.export import EXPORT_KINDS, day_range_seconds
 
 KIND_TITLES = {"windows": "Windows", "bouts": "Bouts", "daily": "Daily summary",
                "events": "Events", "activpal": "activPAL events", "raw": "Raw samples"}
@@ -45,7 +45,9 @@ def render(context: DashboardContext) -> None:
                "ISO 8601 with their UTC offset and as Unix seconds.")
     for kind in (k for k in EXPORT_KINDS if k != "raw"):
         show_download(context, who, kind, start_day, end_day)
-    samples = raw_sample_count(context.db_path, start_day, end_day, context.tz, who)
+    start, end = day_range_seconds(start_day, end_day, context.tz)
+    # On the page's shared connection: no new connection at every rerun.
+    samples = context.shared.read(lambda store: store.raw_sample_count(start, end, who))
     st.caption(f"Raw samples: {samples:,} in this range (about "
                f"{samples * 60 / 1e6:,.0f} MB of CSV); built when you press the button.")
     show_download(context, who, "raw", start_day, end_day, disabled=samples == 0)
