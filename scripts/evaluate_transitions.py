@@ -205,12 +205,12 @@ def false_alarm_rows(path: Path, location: str, params: DetectorParams) -> list[
         counts[1] += (t[-1] - t[0]) / 3600
     rows = []
     for stated, name in ((True, "stated posture"), (False, "posture not stated")):
-        counts = np.array(list(per_subject[stated].values()))
-        rate = counts[:, 0] / counts[:, 1]
+        table = np.array(list(per_subject[stated].values()))  # detections, hours
+        rate = table[:, 0] / table[:, 1]
         rows.append(
-            f"| {location} | {name} | {len(counts)} | {counts[:, 1].sum():.1f} "
-            f"| {counts[:, 0].sum():.0f} | {counts[:, 0].sum() / counts[:, 1].sum():.1f} "
-            f"| {np.median(rate):.1f} | {(counts[:, 0] == 0).sum()} |")
+            f"| {location} | {name} | {len(table)} | {table[:, 1].sum():.1f} "
+            f"| {table[:, 0].sum():.0f} | {table[:, 0].sum() / table[:, 1].sum():.1f} "
+            f"| {np.median(rate):.1f} | {(table[:, 0] == 0).sum()} |")
     return rows
 
 

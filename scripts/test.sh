@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-venv.sh test
 bash scripts/install-system-deps.sh --tests
 .venv/bin/ruff check tracker tests scripts dashboard notebooks
-.venv/bin/mypy tracker dashboard
+.venv/bin/mypy tracker dashboard scripts
 .venv/bin/python -m pytest "$@"
