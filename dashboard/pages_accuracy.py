@@ -25,6 +25,7 @@ from tracker.calibration import (
     fit_personal_model,
     newest_sample_s,
     personal_model_path,
+    routine_problems,
     save_calibration,
 )
 from tracker.labels import LYING, SITTING, STANDING, WALKING
@@ -171,6 +172,13 @@ def calibration_section(context: DashboardContext, source: Source) -> None:
     while (newest_sample_s(context.db_path, source.participant) or 0.0) < spans[-1][1] - 0.5 \
             and time.time() < deadline:
         time.sleep(0.5)
+    problems = routine_problems(context.db_path, spans, location, source.participant)
+    if problems:
+        shown.warning("The routine was not done as asked, so nothing was saved (an earlier "
+                      "calibration stays):\n\n" + "\n".join(f"- {p}" for p in problems)
+                      + f"\n\nIs the band worn at the {location}? Start again and follow "
+                      "the prompts.")
+        return
     save_calibration(context.db_path, spans, location, source.participant)
     try:
         fit = fit_personal_model(context.db_path, location, participant=source.participant)

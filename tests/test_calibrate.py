@@ -45,8 +45,9 @@ class FollowingWearer:
         return out
 
 
-def run_calibration(db: Path) -> tuple[int, str]:
-    wearer = FollowingWearer("walking")  # arriving at the desk
+def run_calibration(db: Path, follows_prompts: bool = True) -> tuple[int, str]:
+    # Arriving at the desk; a wearer who does not follow the prompts stays seated.
+    wearer = FollowingWearer("walking" if follows_prompts else "sitting")
     band = PolarVeritySense(wearer, speed=1)
 
     async def scenario() -> tuple[int, str]:
@@ -60,7 +61,7 @@ def run_calibration(db: Path) -> tuple[int, str]:
             try:
                 while line := await asyncio.to_thread(process.stdout.readline):
                     lines.append(line)
-                    if line.startswith("Now: "):  # the wearer does as asked
+                    if line.startswith("Now: ") and follows_prompts:
                         wearer.posture = line.split()[1].lower()
                 code = await asyncio.to_thread(process.wait, 30)
             finally:
@@ -97,6 +98,19 @@ def test_calibration_stores_the_three_phases_and_a_personal_model(
         examples = labelled_windows(store, personal, location="thigh")
     assert len(examples.labels) >= 3 * 6
     assert agreement(personal, examples) >= 0.8
+
+
+def test_a_routine_not_done_as_asked_saves_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.sqlite"
+    code, output = run_calibration(db, follows_prompts=False)
+    assert code == 2, output
+    assert "nothing was saved" in output
+    assert "WALKING: the band did not move like walking" in output
+    assert "Traceback" not in output
+    assert not personal_model_path(db, "thigh").exists()
+    with Store.open(db, readonly=True) as store:
+        assert store.labels(source="calibration").empty
+        assert store.raw_sample_count() > 0  # the samples themselves are kept
 
 
 def test_a_correction_then_train_personal_reports_before_and_after(

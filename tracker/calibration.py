@@ -42,6 +42,9 @@ PHASES: tuple[Phase, ...] = (
 )
 # Seconds at the start of each phase not used: getting into the posture.
 SETTLE_S = 5.0
+# A phase needs this many whole windows (half a minute of 5 s windows; the personal model
+# ignores a posture with fewer, tracker.personal.MIN_WINDOWS_PER_CLASS).
+MIN_PHASE_WINDOWS = 6
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,39 @@ def _window_blocks(store: Store, model: PostureModel, start_s: float, end_s: flo
         items += windower.push(chunk.t[inside], chunk.xyz[inside])
     items += windower.flush()
     yield from (item for item in items if isinstance(item, WindowBlock))
+
+
+def routine_problems(db: str | Path, spans: list[tuple[float, float, str]], location: str,
+                     participant: str = DEFAULT_PARTICIPANT) -> list[str]:
+    """What went wrong in a finished routine, one line per phase; empty when each phase
+    looks done as asked.
+
+    The shipped models tell walking from not walking almost without error at every
+    placement (walking F1 0.99-1.00 on people never trained on), unlike sitting from
+    standing.  So a phase most of whose windows they call the wrong side of that line was
+    not done as asked (the band lay on the desk, the wearer stayed seated, or it is worn
+    elsewhere than the location says), and fitting on it would teach the personal model
+    a wrong posture.
+    """
+    base = load_default_model(location, compact=True)
+    problems = []
+    with Store.open(db, readonly=True) as store:
+        for start_s, end_s, posture in spans:
+            labels = [base.predict(block.samples)
+                      for block in _window_blocks(store, base, start_s, end_s, participant)]
+            called = np.concatenate(labels) if labels else np.array([], dtype=str)
+            n, walking = len(called), int((called == WALKING).sum())
+            name = posture.upper()
+            if n < MIN_PHASE_WINDOWS:
+                problems.append(f"{name}: only {n * base.window_s:.0f} s of samples were "
+                                "stored (was the band connected and sending?)")
+            elif posture == WALKING and walking < n / 2:
+                problems.append(f"{name}: the band did not move like walking ({walking} of "
+                                f"{n} windows did)")
+            elif posture != WALKING and walking > n / 2:
+                problems.append(f"{name}: the band moved like walking ({walking} of {n} "
+                                "windows)")
+    return problems
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
 
 async def calibrate(*, db: StoreLocation, device: str | None, location: str, settings: Settings,
                     phase_s: float, say: Callable[[str], None] = print) -> int:
-    from tracker.calibration import PHASES, SETTLE_S, fit_personal_model, save_calibration
+    from tracker.calibration import (
+        PHASES,
+        SETTLE_S,
+        fit_personal_model,
+        routine_problems,
+        save_calibration,
+    )
 
     participant = settings.tracker.participant
     stop = asyncio.Event()
@@ -104,6 +110,12 @@ async def calibrate(*, db: StoreLocation, device: str | None, location: str, set
         stop.set()
         if collecting is not None:
             await collecting
+    problems = routine_problems(db, spans, location, participant)
+    if problems:
+        raise UsageError(
+            "the routine was not done as asked, so nothing was saved (an earlier "
+            "calibration stays):\n  " + "\n  ".join(problems) + f"\nIs the band worn at the "
+            f"{location}? Run `sitting-tracker calibrate` again and follow the prompts.")
     save_calibration(db, spans, location, participant)
     try:
         fit = fit_personal_model(db, location, participant=participant, progress=say)
