@@ -54,7 +54,7 @@ from tracker.timezones import timezone_named
 
 # Longest first: "a.csv.gz" is a CSV, not a ".gz". (.txt is left out on purpose: a
 # README.txt in a study folder is not a recording.)
-RECORDING_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq")
+RECORDING_SUFFIXES = (".csv.gz", ".csv.bz2", ".csv.xz", ".csv", ".parquet", ".pq")
 PARTICIPANT_FROM = ("stem", "parent")
 # As in `classify`: a `t` above this (2001-09-09) is Unix time. Calendar days need it.
 UNIX_TIME_FROM = 1e9

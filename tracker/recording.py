@@ -8,10 +8,14 @@ can print one line and exit 2 instead of a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bz2
+import gzip
+import lzma
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +27,15 @@ MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
 DEFAULT_CHUNK_ROWS = 500_000
 # A gap in t longer than this splits the recording: no window may span it.
 MAX_GAP_S = 2.0
+# Compressed CSV, by the file's last suffix (studies often keep recordings as .csv.gz).
+DECOMPRESSORS: dict[str, Callable[[IO[bytes]], Any]] = {
+    ".gz": gzip.open,
+    ".bz2": bz2.open,
+    ".xz": lzma.open,
+}
+CSV_SUFFIXES = (".csv", ".txt", *(f".csv{ext}" for ext in DECOMPRESSORS))
+# What a damaged compressed file raises while it is read.
+_DECOMPRESSION_ERRORS = (OSError, EOFError, lzma.LZMAError)
 
 
 class InputError(Exception):
@@ -66,7 +79,7 @@ def detect_format(path: Path) -> str:
     suffixes = "".join(path.suffixes).lower()
     if suffixes.endswith((".parquet", ".pq")):
         return "parquet"
-    if suffixes.endswith((".csv", ".csv.gz", ".txt")):
+    if suffixes.endswith(CSV_SUFFIXES):
         return "csv"
     with path.open("rb") as handle:
         head = handle.read(4096)
@@ -75,6 +88,15 @@ def detect_format(path: Path) -> str:
     if b"\0" in head:
         raise InputError(path, "not a CSV or Parquet file")
     return "csv"
+
+
+def bare_name(name: str) -> str:
+    """A recording's file name without its suffix: "p03.csv.gz" -> "p03"."""
+    lower = name.lower()
+    for suffix in sorted((*CSV_SUFFIXES, ".parquet", ".pq"), key=len, reverse=True):
+        if lower.endswith(suffix) and len(suffix) < len(name):
+            return name[: -len(suffix)]
+    return Path(name).stem
 
 
 def read_recording(
@@ -133,40 +155,41 @@ def _check_header(path: Path, columns: list[str], line_word: str) -> None:
 def _csv_tables(
     path: Path, chunk_rows: int, info: RecordingInfo
 ) -> Iterator[tuple[int, str, pd.DataFrame]]:
+    decompress = DECOMPRESSORS.get(path.suffix.lower())
     try:
-        with path.open("rb") as raw:
-            header = raw.readline().decode("utf-8", errors="strict")
+        with path.open("rb") as raw, (decompress(raw) if decompress else raw) as text:
+            header = text.readline().decode("utf-8", errors="strict")
     except UnicodeDecodeError:
         raise InputError(path, "not a CSV or Parquet file (not UTF-8 text)", line=1) from None
+    except _DECOMPRESSION_ERRORS as error:
+        raise InputError(path, f"cannot be decompressed as {path.suffix.lower()} "
+                               f"({_first_line(error)})") from None
     columns = [c.strip().lower() for c in header.strip().split(",")]
     _check_header(path, columns, "line")
     try:
-        reader = pd.read_csv(
-            path,
-            chunksize=chunk_rows,
-            skip_blank_lines=False,
-            skipinitialspace=True,
-            usecols=lambda name: name.strip().lower() in COLUMNS,
-            low_memory=False,
-        )
-        with reader:
-            line = 2  # header is line 1
-            for frame in reader:
-                frame.columns = [c.strip().lower() for c in frame.columns]
-                yield line, "line", frame
-                line += len(frame)
-                info.bytes_read = min(info.bytes_total, _tell(reader, info.bytes_total))
+        # The compressed stream is unpacked as pandas reads it; progress follows the bytes
+        # taken from the file itself.
+        with path.open("rb") as raw, (decompress(raw) if decompress else raw) as text:
+            reader = pd.read_csv(
+                text,
+                chunksize=chunk_rows,
+                skip_blank_lines=False,
+                skipinitialspace=True,
+                usecols=lambda name: name.strip().lower() in COLUMNS,
+                low_memory=False,
+            )
+            with reader:
+                line = 2  # header is line 1
+                for frame in reader:
+                    frame.columns = [c.strip().lower() for c in frame.columns]
+                    yield line, "line", frame
+                    line += len(frame)
+                    info.bytes_read = min(info.bytes_total, raw.tell())
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(path, f"not a well-formed CSV file ({_first_line(error)})") from None
-
-
-def _tell(reader: object, fallback: int) -> int:
-    """Bytes consumed so far by a pandas chunked reader, for the progress bar."""
-    handle = getattr(getattr(reader, "handles", None), "handle", None)
-    try:
-        return int(handle.tell()) if handle is not None else fallback
-    except (OSError, ValueError):
-        return fallback
+    except _DECOMPRESSION_ERRORS as error:
+        raise InputError(path, f"damaged {path.suffix.lower()} file "
+                               f"({_first_line(error)})") from None
 
 
 def _parquet_tables(

@@ -13,7 +13,7 @@ from tracker import bouts as bout_rules
 from tracker.cli_errors import UsageError
 from tracker.csvfiles import atomic_text_file, defuse_formulas
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
-from tracker.recording import InputError, RecordingInfo, read_recording
+from tracker.recording import InputError, RecordingInfo, bare_name, read_recording
 from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
 from tracker.summary import format_summary
 from tracker.timezones import parse_datetime, timezone_named
@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--participant", default=DEFAULT_PARTICIPANT,
                         help="participant id for rows written with --db (pseudonymous)")
     parser.add_argument("--device", help="device id for rows written with --db "
-                        "(default: the input file's name)")
+                        "(default: the input file's name without its suffix)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     parser.set_defaults(run=run)
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     chunks = read_recording(args.input, units=args.units, rate_hz=args.rate, info=info)
     new_file = isinstance(args.db, Path) and not args.db.exists()
     store = Store.open(args.db) if args.db else None
-    device = args.device or args.input.stem
+    device = args.device or bare_name(args.input.name)
     try:
         windows = _classify_to_csv(chunks, model, args, info, store, tz, device)
     except BaseException:
