@@ -71,6 +71,9 @@ def test_rate_option_spaces_samples_evenly_but_keeps_gaps(tmp_path: Path) -> Non
         ("time,x,y,z\n0,0,0,1\n", "line 1: missing column t"),
         ("t,x,y,z\n" + "".join(f"{i / 50},0,0,1\n" for i in range(30)) + "0.7,0,abc,1\n",
          "line 32: column y has a non-numeric value 'abc'"),
+        ("t,x,y,z\n2024-05-06 10:00:00.000,0,0,1\n",
+         "line 2: column t has a non-numeric value '2024-05-06 10:00:00.000'; t is seconds: "
+         "give date-times as Unix seconds"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,,1\n", "line 3: missing, NaN or infinite value in column y"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,nan,1\n", "line 3: missing, NaN or infinite value in column y"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,0,1\n0.01,0,0,1\n", "line 4: t=0.01 goes back in time"),

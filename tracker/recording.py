@@ -216,6 +216,14 @@ def _parquet_tables(
         info.bytes_read = int(info.bytes_total * min(1.0, (row - 1) / total_rows))
 
 
+def _is_date_time(value: str) -> bool:
+    try:
+        pd.Timestamp(value.strip())
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
@@ -271,9 +279,14 @@ class _ChunkChecker:
         not_numbers = as_numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")
         if not_numbers.any():
             i = int(np.flatnonzero(not_numbers.to_numpy())[0])
+            value = str(column.iloc[i])
+            hint = ""
+            if name == "t" and _is_date_time(value):
+                hint = ("; t is seconds: give date-times as Unix seconds (seconds since "
+                        "1970-01-01 UTC)")
             raise InputError(
                 self.path,
-                f"column {name} has a non-numeric value {str(column.iloc[i])[:40]!r}",
+                f"column {name} has a non-numeric value {value[:40]!r}{hint}",
                 first_line + i,
                 line_word,
             )
