@@ -23,8 +23,8 @@ Method (chosen by leave-subjects-out evaluation, ``scripts/evaluate_calibration.
   the user skipped) keeps exactly its base probability.  The personal score enters at
   weight 1, as Bayes' rule multiplies a prior (the shipped model) by a likelihood (the
   person's examples).  A weight tuned per location was tried and dropped: chosen on
-  training subjects, it flipped between folds where few postural windows decide it (at
-  the waist between 3 and 0), and cost the held-out people it flipped for;
+  training subjects, it flipped between folds (at the waist between 3 and 0), a sign
+  that the data cannot pin it down;
 * a safety check on the examples themselves: both models label each half of the
   examples (interleaved windows) with the personal part fitted on the other half,
   smoothed as shown; if the personal part makes more errors than the base alone, it is
