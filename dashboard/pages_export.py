@@ -15,7 +15,8 @@ from dashboard.shell import current, source_or_empty_state
 from tracker.commands.export import KIND_HELP
 from tracker.export import EXPORT_KINDS, day_range_seconds
 
-KIND_TITLES = {"windows": "Windows", "bouts": "Bouts", "daily": "Daily summary",
+KIND_TITLES = {"windows": "Windows", "bouts": "Bouts", "transitions": "Transitions",
+               "daily": "Daily summary",
                "events": "Events", "activpal": "activPAL events", "raw": "Raw samples"}
 
 

@@ -12,6 +12,7 @@ from tracker.bouts import (
     bouts_from_windows,
     breaks,
     daily_summary,
+    posture_transitions,
     sit_to_stand_transitions,
     summarise,
 )
@@ -54,6 +55,20 @@ def test_sit_to_stand_transitions() -> None:
         ("lying", 3), ("walking", 1)))
     times = sit_to_stand_transitions(bouts)
     assert times.tolist() == [300.0, 960.0]
+
+
+def test_posture_transitions_both_ways_with_the_labels_either_side() -> None:
+    bouts = bouts_from_windows(windows(
+        ("sitting", 5), ("standing", 1), ("walking", 1), ("sitting", 5), ("gap", 1),
+        ("walking", 1), ("lying", 3), ("nonwear", 60), ("standing", 1)))
+    found = posture_transitions(bouts)
+    # standing -> walking stays upright; a gap or time not worn is no transition
+    assert found.to_dict("list") == {
+        "time": [300.0, 420.0, 840.0],
+        "kind": ["sit_to_stand", "stand_to_sit", "stand_to_sit"],
+        "from_label": ["sitting", "walking", "walking"],
+        "to_label": ["standing", "sitting", "lying"],
+    }
 
 
 def test_summary_counts_long_bouts_and_breaks_per_sedentary_hour() -> None:

@@ -94,6 +94,21 @@ def test_daily_export_has_the_research_variables(store: Store, tmp_path: Path) -
     assert first["day_start"] == "2024-06-03T00:00:00.000+02:00"
 
 
+def test_transitions_export_agrees_with_the_daily_counts(store: Store, tmp_path: Path) -> None:
+    export(store, "transitions", tmp_path / "t.csv", BERLIN)
+    export(store, "daily", tmp_path / "d.csv", BERLIN)
+    found = read(tmp_path / "t.csv")
+    # each day: sitting -> walking -> sitting -> standing
+    assert [(row["kind"], row["from_label"], row["to_label"]) for row in found[:3]] == [
+        ("sit_to_stand", "sitting", "walking"), ("stand_to_sit", "walking", "sitting"),
+        ("sit_to_stand", "sitting", "standing")]
+    assert found[0]["time"] == "2024-06-03T09:50:00.000+02:00"
+    for day_row in read(tmp_path / "d.csv"):
+        rises = [row for row in found if row["time"].startswith(day_row["date"])
+                 and row["kind"] == "sit_to_stand"]
+        assert len(rises) == float(day_row["sit_to_stand"]) == 2
+
+
 def test_date_range_selects_local_days(store: Store, tmp_path: Path) -> None:
     export(store, "bouts", tmp_path / "b.csv", BERLIN, date(2024, 6, 4), date(2024, 6, 4))
     bouts = read(tmp_path / "b.csv")

@@ -5,7 +5,8 @@ Definitions follow the Sedentary Behavior Research Network (SBRN) terminology
 - a *bout* is an uninterrupted run of windows with one label; a gap in the data ends it;
 - *sedentary* is sitting or lying; lying is reported apart from sitting;
 - a *break* is a non-sedentary bout (standing and/or walking) between two sedentary bouts;
-- a *sit-to-stand transition* is a sedentary bout followed directly by an upright one.
+- a *sit-to-stand transition* is a sedentary bout followed directly by an upright one
+  (a *stand-to-sit* transition the other way round).
 Time without data (`unknown`) and time the band was not worn (`nonwear`) count as
 neither sedentary nor upright, and they end bouts.
 
@@ -80,17 +81,35 @@ def breaks(bouts: pd.DataFrame) -> pd.DataFrame:
     return runs.iloc[chosen][["start", "end", "duration_s"]].reset_index(drop=True)
 
 
+SIT_TO_STAND = "sit_to_stand"
+STAND_TO_SIT = "stand_to_sit"
+
+
+def posture_transitions(bouts: pd.DataFrame) -> pd.DataFrame:
+    """Where a sedentary bout is followed, without a gap, by an upright one (sit_to_stand)
+    or the other way round (stand_to_sit): time (s), kind, and the labels either side.
+    A gap, or time not worn, between the two is not a transition."""
+    label = bouts["label"].to_numpy(dtype=object)
+    start = bouts["start"].to_numpy(dtype=np.float64)
+    end = bouts["end"].to_numpy(dtype=np.float64)
+    sedentary = np.isin(label, list(SEDENTARY))
+    upright = np.isin(label, list(UPRIGHT))
+    touching = np.abs(start[1:] - end[:-1]) <= CONTIGUOUS_S
+    rising = sedentary[:-1] & upright[1:] & touching
+    falling = upright[:-1] & sedentary[1:] & touching
+    at = np.flatnonzero(rising | falling)
+    return pd.DataFrame({
+        "time": start[at + 1],
+        "kind": np.where(rising[at], SIT_TO_STAND, STAND_TO_SIT),
+        "from_label": label[at],
+        "to_label": label[at + 1],
+    })
+
+
 def sit_to_stand_transitions(bouts: pd.DataFrame) -> np.ndarray:
     """Times (s) where a sedentary run is followed, without a gap, by an upright run."""
-    runs = _activity_runs(bouts)
-    kind = runs["label"].to_numpy(dtype=object)
-    start = runs["start"].to_numpy()
-    end = runs["end"].to_numpy()
-    if len(runs) < 2:
-        return np.empty(0)
-    hit = (kind[:-1] == "sedentary") & (kind[1:] == "upright") & \
-        (np.abs(start[1:] - end[:-1]) <= CONTIGUOUS_S)
-    return start[1:][hit]
+    found = posture_transitions(bouts)
+    return found.loc[found["kind"] == SIT_TO_STAND, "time"].to_numpy(dtype=np.float64)
 
 
 def summarise(bouts: pd.DataFrame) -> dict[str, float]:

@@ -1,5 +1,5 @@
-"""CSV exports of the store: windows, bouts, daily summaries, events, raw samples, and
-an activPAL-style events file for scripts written for activPAL output.
+"""CSV exports of the store: windows, bouts, posture transitions, daily summaries, events,
+raw samples, and an activPAL-style events file for scripts written for activPAL output.
 
 The same functions serve `sitting-tracker export` and the dashboard's download buttons.
 """
@@ -16,7 +16,7 @@ from tracker import bouts as bout_rules
 from tracker.csvfiles import with_iso_columns, write_csv
 from tracker.store import Store
 
-EXPORT_KINDS = ("windows", "bouts", "daily", "events", "raw", "activpal")
+EXPORT_KINDS = ("windows", "bouts", "transitions", "daily", "events", "raw", "activpal")
 RAW_ROWS_PER_PIECE = 200_000
 
 
@@ -82,6 +82,19 @@ def activpal_table(store: Store, start: float, end: float, tz: tzinfo,
     return with_iso_columns(frame, tz, ["time_s"])
 
 
+def transitions_table(store: Store, start: float, end: float, tz: tzinfo,
+                      participant: str | None = None) -> pd.DataFrame:
+    parts = []
+    for who, device, bouts in _per_device_bouts(store, start, end, participant):
+        found = bout_rules.posture_transitions(bouts).rename(columns={"time": "time_s"})
+        found.insert(0, "device_id", device)
+        found.insert(0, "participant_id", who)
+        parts.append(found)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["participant_id", "device_id", "time_s", "kind", "from_label", "to_label"])
+    return with_iso_columns(frame, tz, ["time_s"])
+
+
 def events_table(store: Store, start: float, end: float, tz: tzinfo,
                  participant: str | None = None) -> pd.DataFrame:
     return with_iso_columns(store.events(start, end, participant), tz, ["time_s"])
@@ -106,6 +119,8 @@ COLUMNS = {
               *bout_rules.SUMMARY_COLUMNS],
     "bouts": ["participant_id", "device_id", "start", "start_s", "end", "end_s", "label",
               "duration_s"],
+    "transitions": ["participant_id", "device_id", "time", "time_s", "kind", "from_label",
+                    "to_label"],
     "events": ["participant_id", "device_id", "time", "time_s", "kind", "detail"],
     "raw": ["participant_id", "device_id", "time", "time_s", "x", "y", "z"],
     "activpal": ["participant_id", "device_id", "time", "time_s", "duration_s", "event_type"],
@@ -120,7 +135,8 @@ def export(store: Store, kind: str, output: str | Path, tz: tzinfo,
     if kind == "raw":
         return write_csv(raw_tables(store, start, end, tz, participant), output,
                          COLUMNS["raw"])
-    builders = {"windows": windows_table, "bouts": bouts_table, "daily": daily_table,
+    builders = {"windows": windows_table, "bouts": bouts_table,
+                "transitions": transitions_table, "daily": daily_table,
                 "events": events_table, "activpal": activpal_table}
     frame = builders[kind](store, start, end, tz, participant)
     return write_csv([frame], output, COLUMNS[kind])

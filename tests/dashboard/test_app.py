@@ -186,11 +186,11 @@ def test_export_offers_every_table_and_builds_what_the_command_writes(
         filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     app = open_app(filled_store.path, monkeypatch, "pages_export.py")
     labels = [b.proto.label for b in app.get("download_button")]
-    assert labels == ["Windows CSV", "Bouts CSV", "Daily summary CSV", "Events CSV",
-                      "activPAL events CSV", "Raw samples CSV"]
+    assert labels == ["Windows CSV", "Bouts CSV", "Transitions CSV", "Daily summary CSV",
+                      "Events CSV", "activPAL events CSV", "Raw samples CSV"]
     assert "Raw samples: 720,000 in this range" in page_text(app)
     first, last = filled_store.days[0].day, filled_store.today
-    for kind in ("daily", "events"):
+    for kind in ("daily", "transitions", "events"):
         output = tmp_path / f"{kind}.csv"
         assert cli_main(["export", kind, "--db", str(filled_store.path), "-o", str(output),
                          "--from", str(first), "--to", str(last), "--tz",

@@ -16,6 +16,8 @@ from tracker.timezones import timezone_named
 KIND_HELP = {
     "windows": "one row per window: label, confidence, probabilities",
     "bouts": "one row per bout of one label",
+    "transitions": "one row per sit-to-stand or stand-to-sit transition: time, kind, the "
+                   "labels either side",
     "daily": "one row per participant, device and local calendar day: time in each posture, "
              "wear time, sitting bouts >= 30 and >= 60 min, longest bout, breaks per "
              "sedentary hour, sit-to-stand transitions",
@@ -34,7 +36,7 @@ def _date(text: str) -> date:
 
 
 def add_parser(subparsers: Any) -> None:
-    kinds = "\n".join(f"  {kind:<9} {text}" for kind, text in KIND_HELP.items())
+    kinds = "\n".join(f"  {kind:<11} {text}" for kind, text in KIND_HELP.items())
     parser = subparsers.add_parser(
         "export", help="write a table of the store as CSV",
         description="Write one table of the store as CSV: a header row, ISO 8601 times with "
