@@ -34,8 +34,11 @@ def add_parser(subparsers: Any) -> None:
         "fit a personal model for this wear location from those minutes and keep it beside "
         "the store. The collector and the dashboard use it from then on (a running "
         "collector switches to it by itself). If the collector is running it records the "
-        "routine; otherwise this command connects to the band. Calibrating again replaces "
-        "the earlier calibration at that location; corrections marked in the dashboard stay.",
+        "routine; otherwise this command connects to the band. Each minute is checked "
+        "before anything is saved: a walking minute that does not move like walking, or a "
+        "sitting or standing one that does, is named and nothing is saved (exit code 2). "
+        "Calibrating again replaces the earlier calibration at that location; corrections "
+        "marked in the dashboard stay.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--device", metavar="NAME|ADDRESS",
                         help="band to use when no collector is running (default: "
