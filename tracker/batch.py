@@ -49,12 +49,9 @@ from tracker import bouts as bout_rules
 from tracker.csvfiles import atomic_text_file, defuse_formulas, with_iso_columns, write_csv
 from tracker.export import COLUMNS
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
-from tracker.recording import InputError, read_recording
+from tracker.recording import RECORDING_SUFFIXES, InputError, read_recording, recording_suffix
 from tracker.timezones import timezone_named
 
-# Longest first: "a.csv.gz" is a CSV, not a ".gz". (.txt is left out on purpose: a
-# README.txt in a study folder is not a recording.)
-RECORDING_SUFFIXES = (".csv.gz", ".csv.bz2", ".csv.xz", ".csv", ".parquet", ".pq")
 PARTICIPANT_FROM = ("stem", "parent")
 # As in `classify`: a `t` above this (2001-09-09) is Unix time. Calendar days need it.
 UNIX_TIME_FROM = 1e9
@@ -109,12 +106,6 @@ class BatchReport:
 
 
 # ---------------------------------------------------------------- finding recordings
-
-def recording_suffix(name: str) -> str | None:
-    lower = name.lower()
-    return next((s for s in RECORDING_SUFFIXES if lower.endswith(s) and len(s) < len(name)),
-                None)
-
 
 def participant_of(name: PurePosixPath, rule: str) -> str:
     """The participant id of a recording at `name` (relative to the input folder).

@@ -33,7 +33,9 @@ DECOMPRESSORS: dict[str, Callable[[IO[bytes]], Any]] = {
     ".bz2": bz2.open,
     ".xz": lzma.open,
 }
-CSV_SUFFIXES = (".csv", ".txt", *(f".csv{ext}" for ext in DECOMPRESSORS))
+# What a recording's file name ends with.  classify also reads .txt as CSV, but batch does
+# not take it for a recording: a README.txt in a study folder is not one.
+RECORDING_SUFFIXES = (".csv", *(f".csv{ext}" for ext in DECOMPRESSORS), ".parquet", ".pq")
 # What a damaged compressed file raises while it is read.
 _DECOMPRESSION_ERRORS = (OSError, EOFError, lzma.LZMAError)
 
@@ -79,7 +81,7 @@ def detect_format(path: Path) -> str:
     suffixes = "".join(path.suffixes).lower()
     if suffixes.endswith((".parquet", ".pq")):
         return "parquet"
-    if suffixes.endswith(CSV_SUFFIXES):
+    if suffixes.endswith((*RECORDING_SUFFIXES, ".txt")):
         return "csv"
     with path.open("rb") as handle:
         head = handle.read(4096)
@@ -90,13 +92,17 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
+def recording_suffix(name: str) -> str | None:
+    """The recording suffix ``name`` ends with ("p03.csv.gz" -> ".csv.gz"), or None."""
+    lower = name.lower()
+    return next((s for s in RECORDING_SUFFIXES if lower.endswith(s) and len(s) < len(name)),
+                None)
+
+
 def bare_name(name: str) -> str:
     """A recording's file name without its suffix: "p03.csv.gz" -> "p03"."""
-    lower = name.lower()
-    for suffix in sorted((*CSV_SUFFIXES, ".parquet", ".pq"), key=len, reverse=True):
-        if lower.endswith(suffix) and len(suffix) < len(name):
-            return name[: -len(suffix)]
-    return Path(name).stem
+    suffix = recording_suffix(name)
+    return name[: -len(suffix)] if suffix else Path(name).stem
 
 
 def read_recording(
