@@ -6,7 +6,7 @@ The same functions serve `sitting-tracker export` and the dashboard's download b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -71,27 +71,34 @@ def daily_table(store: Store, start: float, end: float, tz: tzinfo,
 
 def activpal_table(store: Store, start: float, end: float, tz: tzinfo,
                    participant: str | None = None) -> pd.DataFrame:
-    parts = []
-    for who, device, bouts in _per_device_bouts(store, start, end, participant):
-        events = bout_rules.activpal_events(bouts).rename(columns={"start": "time_s"})
-        events.insert(0, "device_id", device)
-        events.insert(0, "participant_id", who)
-        parts.append(events)
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["participant_id", "device_id", "time_s", "duration_s", "event_type"])
-    return with_iso_columns(frame, tz, ["time_s"])
+    return _timed_rows_per_device(
+        store, start, end, tz, participant,
+        lambda bouts: bout_rules.activpal_events(bouts).rename(columns={"start": "time_s"}),
+        ["time_s", "duration_s", "event_type"])
 
 
 def transitions_table(store: Store, start: float, end: float, tz: tzinfo,
                       participant: str | None = None) -> pd.DataFrame:
+    return _timed_rows_per_device(
+        store, start, end, tz, participant,
+        lambda bouts: bout_rules.posture_transitions(bouts).rename(columns={"time": "time_s"}),
+        ["time_s", "kind", "from_label", "to_label"])
+
+
+def _timed_rows_per_device(store: Store, start: float, end: float, tz: tzinfo,
+                           participant: str | None,
+                           rows_of: Callable[[pd.DataFrame], pd.DataFrame],
+                           columns: list[str]) -> pd.DataFrame:
+    """``rows_of(bouts)`` (rows with a ``time_s``) for each participant and device, stacked
+    with their ids."""
     parts = []
     for who, device, bouts in _per_device_bouts(store, start, end, participant):
-        found = bout_rules.posture_transitions(bouts).rename(columns={"time": "time_s"})
-        found.insert(0, "device_id", device)
-        found.insert(0, "participant_id", who)
-        parts.append(found)
+        rows = rows_of(bouts)
+        rows.insert(0, "device_id", device)
+        rows.insert(0, "participant_id", who)
+        parts.append(rows)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["participant_id", "device_id", "time_s", "kind", "from_label", "to_label"])
+        columns=["participant_id", "device_id", *columns])
     return with_iso_columns(frame, tz, ["time_s"])
 
 
