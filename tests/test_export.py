@@ -13,6 +13,7 @@ import pytest
 
 from tracker.bouts import bouts_from_windows
 from tracker.cli import main
+from tracker.csvfiles import iso_times, with_iso_columns
 from tracker.export import COLUMNS, EXPORT_KINDS, export
 from tracker.store import Store
 
@@ -128,3 +129,26 @@ def test_export_command(store: Store, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no store here" in capsys.readouterr().err
     assert main(["export", "bouts", "--db", str(store.path), "-o", str(out), "--from",
                  "2024-06-05", "--to", "2024-06-01"]) == 2
+
+
+def test_iso_times_follow_the_offset_across_a_dst_change_and_keep_gaps() -> None:
+    # 2024-03-31 01:59:59.9996 and 03:00:00 in Berlin: the clocks jump from +01 to +02.
+    seconds = np.array([1711846799.9996, np.nan, 1711846800.0, 0.0])
+    assert iso_times(seconds, BERLIN).tolist()[::2] == [
+        "2024-03-31T01:59:59.999+01:00", "2024-03-31T03:00:00.000+02:00"]
+    assert pd.isna(iso_times(seconds, BERLIN)[1])
+    assert iso_times(seconds[3:], ZoneInfo("America/St_Johns"))[0] == \
+        "1969-12-31T20:30:00.000-03:30"
+
+
+def test_iso_columns_line_up_with_a_slice_of_a_frame() -> None:
+    frame = pd.DataFrame({"time_s": [0.0, 60.0, 120.0, 180.0]}).iloc[2:]
+    out = with_iso_columns(frame, ZoneInfo("UTC"), ["time_s"])
+    assert out["time"].tolist() == ["1970-01-01T00:02:00.000+00:00",
+                                    "1970-01-01T00:03:00.000+00:00"]
+
+
+def test_a_raw_export_reports_its_rows_as_it_writes(store: Store, tmp_path: Path) -> None:
+    told: list[int] = []
+    rows = export(store, "raw", tmp_path / "raw.csv", BERLIN, on_rows=told.append)
+    assert told and sum(told) == rows == len(read(tmp_path / "raw.csv")) == 1500

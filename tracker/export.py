@@ -102,6 +102,13 @@ def _timed_rows_per_device(store: Store, start: float, end: float, tz: tzinfo,
     return with_iso_columns(frame, tz, ["time_s"])
 
 
+def _told(frames: Iterator[pd.DataFrame],
+          on_rows: Callable[[int], object]) -> Iterator[pd.DataFrame]:
+    for frame in frames:
+        yield frame
+        on_rows(len(frame))
+
+
 def events_table(store: Store, start: float, end: float, tz: tzinfo,
                  participant: str | None = None) -> pd.DataFrame:
     return with_iso_columns(store.events(start, end, participant), tz, ["time_s"])
@@ -136,11 +143,15 @@ COLUMNS = {
 
 def export(store: Store, kind: str, output: str | Path, tz: tzinfo,
            first: date | None = None, last: date | None = None,
-           participant: str | None = None) -> int:
-    """Write one export to `output`; returns the number of rows written."""
+           participant: str | None = None,
+           on_rows: Callable[[int], object] | None = None) -> int:
+    """Write one export to `output`; returns the number of rows written.  ``on_rows`` is
+    told the rows of each piece of a raw export as it is written (a week of samples takes
+    minutes)."""
     start, end = day_range_seconds(first, last, tz)
     if kind == "raw":
-        return write_csv(raw_tables(store, start, end, tz, participant), output,
+        pieces = raw_tables(store, start, end, tz, participant)
+        return write_csv(pieces if on_rows is None else _told(pieces, on_rows), output,
                          COLUMNS["raw"])
     builders = {"windows": windows_table, "bouts": bouts_table,
                 "transitions": transitions_table, "daily": daily_table,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import UsageError
-from tracker.export import EXPORT_KINDS, export
+from tracker.export import EXPORT_KINDS, day_range_seconds, export
 from tracker.store import Store, default_store, store_location
 from tracker.timezones import timezone_named
 
@@ -67,7 +67,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     path = args.db or default_store()
     with Store.open(path, create=False) as store:
-        rows = export(store, args.table, args.output, tz, args.first, args.last,
-                      args.participant)
+        if args.table != "raw":
+            rows = export(store, args.table, args.output, tz, args.first, args.last,
+                          args.participant)
+        else:
+            from tqdm import tqdm
+
+            start, end = day_range_seconds(args.first, args.last, tz)
+            total = store.raw_sample_count(start, end, args.participant)
+            # shown on a terminal only (disable=None), as classify's
+            with tqdm(total=total, unit=" rows", unit_scale=True, desc="exporting samples",
+                      file=sys.stderr, leave=False, disable=None) as progress:
+                rows = export(store, "raw", args.output, tz, args.first, args.last,
+                              args.participant, on_rows=progress.update)
     print(f"wrote {rows:,} {args.table} rows to {args.output}", file=sys.stderr)
     return 0
