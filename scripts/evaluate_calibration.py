@@ -199,7 +199,7 @@ def _calibrate(data: LabelledWindows, case: Subject, settings: PersonalSettings)
         truth=truth[case.scored],
         without=without[case.scored],
         with_=with_[case.scored],
-        switched_off=not personal.active and settings.weight > 0,
+        switched_off=not personal.active,
         walking_turn_deg=_walking_turn_deg(data, cal_rows, case.rows[case.scored]),
         corrected=_with_one_correction(data, case, settings, with_, without),
     )

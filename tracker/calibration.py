@@ -42,9 +42,6 @@ PHASES: tuple[Phase, ...] = (
 )
 # Seconds at the start of each phase not used: getting into the posture.
 SETTLE_S = 5.0
-# A phase needs this many whole windows (half a minute of 5 s windows; the personal model
-# ignores a posture with fewer, tracker.personal.MIN_WINDOWS_PER_CLASS).
-MIN_PHASE_WINDOWS = 6
 
 
 @dataclass(frozen=True)
@@ -135,6 +132,9 @@ def routine_problems(db: str | Path, spans: list[tuple[float, float, str]], loca
     elsewhere than the location says), and fitting on it would teach the personal model
     a wrong posture.
     """
+    # A phase needs the windows a posture needs to count in the personal model.
+    from tracker.personal import MIN_WINDOWS_PER_CLASS
+
     base = load_default_model(location, compact=True)
     problems = []
     with Store.open(db, readonly=True) as store:
@@ -144,7 +144,7 @@ def routine_problems(db: str | Path, spans: list[tuple[float, float, str]], loca
             called = np.concatenate(labels) if labels else np.array([], dtype=str)
             n, walking = len(called), int((called == WALKING).sum())
             name = posture.upper()
-            if n < MIN_PHASE_WINDOWS:
+            if n < MIN_WINDOWS_PER_CLASS:
                 problems.append(f"{name}: only {n * base.window_s:.0f} s of samples were "
                                 "stored (was the band connected and sending?)")
             elif posture == WALKING and walking < n / 2:

@@ -64,7 +64,6 @@ class PersonalSettings:
     """How strongly the person's examples move the shipped model."""
 
     ridge: float = 0.05  # added within-posture spread, as a fraction of each feature's spread
-    weight: float = 1.0  # scale of the personal scores against the base log-posteriors
     dof: float = 3.0  # Student-t degrees of freedom (small: heavy tails, robust to outliers)
 
 
@@ -220,14 +219,12 @@ def fit_personal_features(
     x, y = features[labelled][:, columns], labels[labelled]
     known = _known(classes, y)
     means, precision = _gaussian(x, y, classes, known, settings.ridge)
-    weight = settings.weight
-    if known.sum() < 2 or not _helps(
+    on = known.sum() >= 2 and _helps(
         base, classes, x, y, segments[labelled], base_proba[labelled], known, settings
-    ):
-        weight = 0.0
+    )
     personal = PersonalForest(
         forest=forest, columns=columns, known=known, means=means, precision=precision,
-        weight=float(weight), dof=settings.dof,
+        weight=1.0 if on else 0.0, dof=settings.dof,
     )
     return _as_personal(base, personal)
 
@@ -346,7 +343,7 @@ def _helps(
             continue
         means, precision = _gaussian(x[fit], y[fit], classes, known, settings.ridge)
         scores = _student_t(x[held], means, precision, settings.dof)
-        personal = combine(base_proba[held], scores, known, settings.weight)
+        personal = combine(base_proba[held], scores, known, 1.0)
         for proba, is_base in ((base_proba[held], True), (personal, False)):
             predicted = np.empty(int(held.sum()), dtype=np.intp)
             for s in _runs(segments[held]):
