@@ -47,12 +47,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from tracker.alignment import upright
 from tracker.calibration import SETTLE_S
 from tracker.features import LOCATION_FEATURES, feature_indices
 from tracker.forest import compact_forest
@@ -67,7 +68,13 @@ from tracker.model import (
     _fit,
     _smoothed,
 )
-from tracker.personal import PersonalForest, PersonalSettings, fit_personal_features
+from tracker.personal import (
+    DEFAULT_SETTINGS,
+    PersonalForest,
+    PersonalSettings,
+    fit_personal_features,
+    in_placement,
+)
 from tracker.posture_model import PostureModel
 from tracker.scores import macro_f1, subject_interval
 from tracker.training_data import (
@@ -80,10 +87,15 @@ from tracker.training_data import (
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 CALIBRATION_WINDOWS = 12  # one minute of 5 s windows per posture
-# The ridge is chosen per fold; the weight is 1 (see tracker/personal.py).
-SETTINGS_GRID: tuple[PersonalSettings, ...] = tuple(
-    PersonalSettings(ridge=r) for r in (0.05, 0.1, 0.2)
-)
+# The ridge is chosen per fold; the weight is 1 and whether the placement is followed
+# is the location's (see tracker/personal.py).
+RIDGE_GRID = (0.05, 0.1, 0.2)
+
+
+def settings_grid(location: str) -> tuple[PersonalSettings, ...]:
+    return tuple(replace(DEFAULT_SETTINGS[location], ridge=r) for r in RIDGE_GRID)
+
+
 QUICK = TrainingConfig(outer_folds=3, inner_folds=2, max_iter=30, grid_offsets=(0.0,),
                        self_transition_grid=(0.9, 0.99))
 QUICK_SUBJECTS = 9
@@ -237,12 +249,40 @@ def _personal_proba(data: LabelledWindows, case: Subject, settings: PersonalSett
                     stated: np.ndarray, segments: np.ndarray
                     ) -> tuple[PersonalForest, np.ndarray]:
     """Fit the personal model on the subject's ``stated`` windows (positions in rows, in
-    ``segments``); its posteriors for all the subject's windows."""
-    rows = case.rows[stated]
-    personal = fit_personal_features(case.base, data.features[rows], data.labels[rows],
+    ``segments``); its posteriors for all the subject's windows, each recording (segment)
+    adjusted as a whole, as the pipeline does."""
+    features = data.features[case.rows]
+    examples = _routine_in_one_placement(data, case, settings, features)[stated]
+    personal = fit_personal_features(case.base, examples, data.labels[case.rows[stated]],
                                      segments, settings).personal
-    return personal, personal.adjust(case.base_proba,
-                                     data.features[case.rows][:, personal.columns])
+    return personal, personal.adjust(case.base_proba, features[:, personal.columns],
+                                     data.segments[case.rows])
+
+
+def _routine_in_one_placement(data: LabelledWindows, case: Subject,
+                              settings: PersonalSettings, features: np.ndarray) -> np.ndarray:
+    """The subject's features with the routine's windows turned into the placement of its
+    walking minute, where the placement is followed.  The routine is one wear of the band;
+    HAPT's first minute of a posture can span both recordings, worn differently, so its
+    windows are turned by their recording's upright first, as the pipeline turns windows
+    at run time (a wearer's corrections are not: they enter as `train --personal` reads
+    them, each span on its own)."""
+    if not settings.follow_placement:
+        return features
+    routine = case.calibration
+    target = upright(features[routine], data.labels[case.rows[routine]] == "walking")
+    if target is None:
+        return features
+    out = np.array(features, dtype=np.float64)
+    classes = tuple(str(c) for c in case.base.classes)
+    segments = data.segments[case.rows]
+    for segment in np.unique(segments[routine]):
+        mine = np.flatnonzero(segments == segment)
+        placed = in_placement(case.base_proba[mine], features[mine], classes, target)
+        if placed is not None:
+            in_routine = np.isin(mine, routine)
+            out[mine[in_routine]] = placed[in_routine]
+    return out
 
 
 def _personal_labels(data: LabelledWindows, case: Subject, settings: PersonalSettings,
@@ -295,14 +335,16 @@ def _pooled(outcomes: list[Outcome]) -> tuple[float, float]:
             macro_f1(truth, np.concatenate([o.with_ for o in outcomes])))
 
 
-def _choose(data: LabelledWindows, cases: list[Subject]) -> tuple[PersonalSettings, float, float]:
+def _choose(data: LabelledWindows, cases: list[Subject], location: str
+            ) -> tuple[PersonalSettings, float, float]:
     """The setting with the lowest log-loss on the training subjects' scored windows.
     A continuous score: their smoothed macro-F1 is the same for every setting in many
     folds (most people are labelled right either way), and which of the tied settings
     wins then changed the held-out figures by up to 0.04.  Returns the setting, the
     training subjects' macro-F1 without and with it."""
-    losses = [_log_loss(data, cases, settings) for settings in SETTINGS_GRID]
-    best = SETTINGS_GRID[int(np.argmin(losses))]
+    grid = settings_grid(location)
+    losses = [_log_loss(data, cases, settings) for settings in grid]
+    best = grid[int(np.argmin(losses))]
     without, with_ = _pooled([_calibrate(data, case, best) for case in cases])
     return best, without, with_
 
@@ -363,7 +405,7 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
             for case in _subjects(data, x, _base_model(pipeline, location, config, radii, p),
                                   held, first)
         ]
-        settings, inner_without, inner_with = _choose(data, inner_cases)
+        settings, inner_without, inner_with = _choose(data, inner_cases, location)
         chosen.append(settings)
 
         pipeline = _fit(x[train & labelled], data.labels[train & labelled], config)

@@ -18,7 +18,7 @@ class TiltModel:
     classes = ("sitting", "standing", "walking")
     context_windows = 2
 
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
+    def window_numbers(self, windows: np.ndarray) -> np.ndarray:
         z = windows[:, :, 2].mean(axis=1)
         padded = np.pad(z, self.context_windows, mode="edge")
         k = 2 * self.context_windows + 1
@@ -28,6 +28,9 @@ class TiltModel:
         proba = np.column_stack([p_sit, 1 - p_sit, np.zeros_like(p_sit)])
         proba[moving] = [0.05, 0.05, 0.9]
         return proba
+
+    def segment_proba(self, numbers: np.ndarray) -> np.ndarray:
+        return numbers
 
     def smooth(self, proba: np.ndarray) -> np.ndarray:
         return proba.argmax(axis=1)

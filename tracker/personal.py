@@ -25,6 +25,14 @@ Method (chosen by leave-subjects-out evaluation, ``scripts/evaluate_calibration.
   person's examples).  A weight tuned per location was tried and dropped: chosen on
   training subjects, it flipped between folds (at the waist between 3 and 0), a sign
   that the data cannot pin it down;
+* at the waist, the band's placement is followed (:mod:`tracker.alignment`): the
+  calibration keeps the band's upright while walking, and each stretch of wear with half
+  a minute of walking has its gravity turned back by the turn between its own upright and
+  the calibration's before it is scored, so a band clipped on again a little differently
+  keeps its calibration (on HAPT, where each person's second recording was made with the
+  phone worn differently, this fixed the one person the calibration had failed).  Other
+  placements have no recordings of walking and postures in one wear to check it on, so
+  it is off there;
 * a safety check on the examples themselves: both models label each half of the
   examples (interleaved windows) with the personal part fitted on the other half,
   smoothed as shown; if the personal part makes more errors than the base alone, it is
@@ -38,20 +46,23 @@ trees too, loaded with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tracker.alignment import turn_between, turned, upright
 from tracker.features import FEATURE_NAMES, window_features
 from tracker.forest import CompactForest
+from tracker.labels import WALKING
 from tracker.posture_model import PERSONAL_SUFFIX as PERSONAL_SUFFIX  # re-exported
 from tracker.posture_model import PostureModel, with_meta
 from tracker.scores import macro_f1
 from tracker.smoothing import sticky_transition, viterbi
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the calibration's upright; files of format 1 still load
+_READABLE_FORMATS = (1, 2)
 # A posture needs half a minute of examples before its mean is trusted; with fewer it
 # keeps the base behaviour, as if it were missing.
 MIN_WINDOWS_PER_CLASS = 6
@@ -65,13 +76,14 @@ class PersonalSettings:
 
     ridge: float = 0.05  # added within-posture spread, as a fraction of each feature's spread
     dof: float = 3.0  # Student-t degrees of freedom (small: heavy tails, robust to outliers)
+    follow_placement: bool = False  # turn each stretch into the calibration's placement
 
 
 # The ridge per location, chosen in the leave-subjects-out evaluation (scripts/
 # evaluate_calibration.py) on training subjects only, from 0.05, 0.1 and 0.2 by log-loss:
 # the value picked in most of the five outer folds (waist 4, wrist 3, thigh 4).
 DEFAULT_SETTINGS: dict[str, PersonalSettings] = {
-    "waist": PersonalSettings(ridge=0.05),
+    "waist": PersonalSettings(ridge=0.05, follow_placement=True),
     "wrist": PersonalSettings(ridge=0.2),
     "thigh": PersonalSettings(ridge=0.05),
 }
@@ -91,10 +103,17 @@ class PersonalForest:
     precision: np.ndarray  # (d, d) inverse of the shared, widened covariance
     weight: float  # 0: the personal part is off (too few examples, or it did not help)
     dof: float
+    # Unit gravity direction while walking in the calibration, in device axes; zeros: the
+    # placement is not followed (see tracker.alignment).
+    upright: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     @property
     def classes(self) -> np.ndarray:
         return self.forest.classes
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.classes)
 
     @property
     def active(self) -> bool:
@@ -109,11 +128,20 @@ class PersonalForest:
             )
         return self.adjust(self.forest.predict_proba(x[:, :n_base]), x[:, n_base:])
 
-    def adjust(self, base_proba: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """Base posteriors (n, C) moved by the personal scores of ``features`` (n, d)."""
+    def adjust(self, base_proba: np.ndarray, features: np.ndarray,
+               segments: np.ndarray | None = None) -> np.ndarray:
+        """Base posteriors (n, C) moved by the personal scores of ``features`` (n, d),
+        stretch by stretch of continuous wear (``segments``; None: all one stretch).  A
+        stretch worn too differently from the calibration keeps the base posteriors."""
         if not self.active:
             return base_proba
-        return combine(base_proba, self.scores(features), self.known, self.weight)
+        out = np.array(base_proba, dtype=np.float64)
+        runs = [slice(0, len(out))] if segments is None else _runs(np.asarray(segments))
+        for s in runs:
+            placed = in_placement(base_proba[s], features[s], self.class_names, self.upright)
+            if placed is not None:
+                out[s] = combine(base_proba[s], self.scores(placed), self.known, self.weight)
+        return out
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """Student-t log-density (up to a shared constant) of each known posture (n, K)."""
@@ -123,7 +151,7 @@ class PersonalForest:
         own = {
             "columns": self.columns, "known": self.known, "means": self.means,
             "precision": self.precision, "weight": np.array(self.weight),
-            "dof": np.array(self.dof),
+            "dof": np.array(self.dof), "upright": self.upright,
         }
         forest = {f"forest_{k}": v for k, v in self.forest.arrays().items()}
         return {**{f"personal_{k}": np.asarray(v) for k, v in own.items()}, **forest}
@@ -141,6 +169,7 @@ class PersonalForest:
             precision=np.asarray(stored["personal_precision"], dtype=np.float64),
             weight=float(stored["personal_weight"]),
             dof=float(stored["personal_dof"]),
+            upright=np.asarray(stored.get("personal_upright", np.zeros(3)), dtype=np.float64),
         )
 
 
@@ -151,6 +180,22 @@ class PersonalModel(PostureModel):
     def design_matrix(self, base_features: np.ndarray) -> np.ndarray:
         base = super().design_matrix(base_features)
         return np.hstack((base, base_features[:, self.personal.columns]))
+
+    def window_numbers(self, windows: np.ndarray) -> np.ndarray:
+        """The base posteriors and the person's features of each window: the personal
+        scores wait for the whole stretch, whose walking shows how the band sits."""
+        features = window_features(windows, self.rate_hz)
+        if len(features) == 0:
+            return np.zeros((0, len(self.classes) + len(self.personal.columns)))
+        base = self.personal.forest.predict_proba(PostureModel.design_matrix(self, features))
+        return np.hstack((base, features[:, self.personal.columns]))
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
+        return self.segment_proba(self.window_numbers(windows))
+
+    def segment_proba(self, numbers: np.ndarray) -> np.ndarray:
+        n_classes = len(self.classes)
+        return self.personal.adjust(numbers[:, :n_classes], numbers[:, n_classes:])
 
     @property
     def personal(self) -> PersonalForest:
@@ -214,6 +259,9 @@ def fit_personal_features(
     classes = tuple(str(c) for c in forest.classes)
     columns = np.arange(len(FEATURE_NAMES), dtype=np.intp)
     base_proba = _segment_proba(base, forest, features, segments)
+    calibration_upright = _walking_upright(features, labels, settings)
+    features, labels = _into_placement(features, labels, segments, base_proba, classes,
+                                       calibration_upright)
 
     labelled = labels != ""
     x, y = features[labelled][:, columns], labels[labelled]
@@ -224,9 +272,50 @@ def fit_personal_features(
     )
     personal = PersonalForest(
         forest=forest, columns=columns, known=known, means=means, precision=precision,
-        weight=1.0 if on else 0.0, dof=settings.dof,
+        weight=1.0 if on else 0.0, dof=settings.dof, upright=calibration_upright,
     )
     return _as_personal(base, personal)
+
+
+def in_placement(base_proba: np.ndarray, features: np.ndarray, classes: tuple[str, ...],
+                 calibration_upright: np.ndarray) -> np.ndarray | None:
+    """Base ``features`` of one stretch of wear turned into the calibration's placement,
+    by the turn between the stretch's upright while walking (its windows the base model
+    calls walking) and the calibration's.  Unchanged when the placement is not followed
+    or the stretch has too little walking to tell; None when the band sits too
+    differently (tracker.alignment.MAX_TURN_DEG)."""
+    if not calibration_upright.any() or WALKING not in classes:
+        return features
+    walking = np.asarray(base_proba).argmax(axis=1) == classes.index(WALKING)
+    here = upright(features, walking)
+    if here is None:
+        return features
+    rotation = turn_between(here, calibration_upright)
+    return None if rotation is None else turned(features, rotation)
+
+
+def _walking_upright(features: np.ndarray, labels: np.ndarray,
+                     settings: PersonalSettings) -> np.ndarray:
+    """The calibration's upright: gravity while the wearer said they walked (zeros when
+    the placement is not followed or there is too little walking)."""
+    found = upright(features, labels == WALKING) if settings.follow_placement else None
+    return np.zeros(3) if found is None else found
+
+
+def _into_placement(features: np.ndarray, labels: np.ndarray, segments: np.ndarray,
+                    base_proba: np.ndarray, classes: tuple[str, ...],
+                    calibration_upright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Examples turned into the calibration's placement, stretch by stretch, as windows
+    are at run time; a stretch worn too differently teaches nothing (its labels are
+    dropped)."""
+    features, labels = np.array(features, dtype=np.float64), labels.copy()
+    for s in _runs(segments):
+        placed = in_placement(base_proba[s], features[s], classes, calibration_upright)
+        if placed is None:
+            labels[s] = ""
+        else:
+            features[s] = placed
+    return features, labels
 
 
 def _check_labels(
@@ -378,8 +467,9 @@ def save_personal(model: PostureModel, path: str | Path) -> None:
 def load_personal(path: str | Path) -> PersonalModel:
     with np.load(path, allow_pickle=False) as stored:
         meta = json.loads(str(stored["meta"]))
-        if meta.get("kind") != "personal" or meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a personal model file of format {FORMAT_VERSION}")
+        if meta.get("kind") != "personal" or meta.get("format") not in _READABLE_FORMATS:
+            raise ValueError(f"{path} is not a personal model file of format "
+                             f"{' or '.join(map(str, _READABLE_FORMATS))}")
         personal = PersonalForest.from_arrays({k: stored[k] for k in stored.files})
     return _as_personal(with_meta(personal, meta), personal)
 

@@ -44,7 +44,9 @@ class Classifier(Protocol):
     classes: tuple[str, ...]
     context_windows: int
 
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray: ...
+    def window_numbers(self, windows: np.ndarray) -> np.ndarray: ...
+
+    def segment_proba(self, numbers: np.ndarray) -> np.ndarray: ...
 
     def smooth(self, proba: np.ndarray) -> np.ndarray: ...
 
@@ -55,7 +57,7 @@ class _SegmentState:
 
     first_start: float = 0.0
     starts: list[np.ndarray] = field(default_factory=list)
-    proba: list[np.ndarray] = field(default_factory=list)
+    numbers: list[np.ndarray] = field(default_factory=list)  # model.window_numbers
     stats: list[np.ndarray] = field(default_factory=list)
     pending: np.ndarray | None = None  # (k, L, 3) windows not yet turned into proba
     pending_first: int = 0  # segment index of pending[0]
@@ -114,12 +116,12 @@ class WindowClassifier:
         state = self.segment
         assert state.pending is not None
         context = self.model.context_windows
-        proba = self.model.predict_proba(state.pending)
+        numbers = self.model.window_numbers(state.pending)
         # The first `context` pending windows were already final (kept only as context),
         # except at the very start of the segment.
         skip = state.done - state.pending_first
-        keep_until = len(proba) if final else len(proba) - context
-        state.proba.append(proba[skip:keep_until])
+        keep_until = len(numbers) if final else len(numbers) - context
+        state.numbers.append(numbers[skip:keep_until])
         state.done = state.pending_first + keep_until
         if final:
             state.pending = None
@@ -138,7 +140,7 @@ class WindowClassifier:
     @property
     def open_segment_windows(self) -> int:
         """How many windows of the open segment have final probabilities so far."""
-        return sum(len(p) for p in self.segment.proba)
+        return sum(len(p) for p in self.segment.numbers)
 
     def open_segment_rows(self) -> pd.DataFrame | None:
         """Rows of the segment still open, as far as their probabilities are final.
@@ -149,15 +151,15 @@ class WindowClassifier:
         return self._label_rows(self.segment)
 
     def _label_rows(self, state: _SegmentState) -> pd.DataFrame | None:
-        if not state.proba:
+        if not state.numbers:
             return None
         # Keep one array per kind, so calling this often stays linear overall.
-        state.proba = [np.concatenate(state.proba)]
+        state.numbers = [np.concatenate(state.numbers)]
         state.starts = [np.concatenate(state.starts)]
         state.stats = [np.concatenate(state.stats)]
-        proba = state.proba[0]
-        if len(proba) == 0:
+        if len(state.numbers[0]) == 0:
             return None
+        proba = self.model.segment_proba(state.numbers[0])
         starts, stats = state.starts[0][:len(proba)], state.stats[0][:len(proba)]
         labels = np.asarray(self.model.classes, dtype=object)[self.model.smooth(proba)]
         labels[_nonwear_windows(stats, self.window_s)] = NONWEAR

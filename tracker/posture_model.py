@@ -82,6 +82,16 @@ class PostureModel:
         features = window_features(windows, self.rate_hz)
         return np.asarray(self.pipeline.predict_proba(self.design_matrix(features)))
 
+    def window_numbers(self, windows: np.ndarray) -> np.ndarray:
+        """What the pipeline keeps of each window of a segment (in time order) until the
+        segment ends: here its posteriors; a personal model adds what it needs to adjust
+        them over the whole segment (tracker.personal)."""
+        return self.predict_proba(windows)
+
+    def segment_proba(self, numbers: np.ndarray) -> np.ndarray:
+        """Posteriors of one whole segment's windows from their ``window_numbers``."""
+        return numbers
+
     def smooth(self, proba: np.ndarray) -> np.ndarray:
         """Most likely posture index per window of one segment (HMM / Viterbi)."""
         transition = sticky_transition(len(self.classes), self.self_transition)
