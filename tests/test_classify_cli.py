@@ -119,3 +119,35 @@ def test_unknown_location_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["classify", str(SAMPLE), "--location", "ankle", "-o", str(tmp_path / "x.csv")])
     assert caught.value.code == 2
+
+
+def test_the_output_never_replaces_the_input_or_the_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recording = tmp_path / "rec.csv"
+    recording.write_bytes(SAMPLE.read_bytes())
+    assert main(["classify", str(recording), "--location", "waist", "-o", str(recording)]) == 2
+    assert "is the input itself" in capsys.readouterr().err
+    assert recording.read_bytes() == SAMPLE.read_bytes()
+    # The store a run would create is refused too, before it is created.
+    db = tmp_path / "store.sqlite"
+    assert main(["classify", str(recording), "--location", "waist", "-o", str(db), "--db",
+                 str(db), "--start", "2024-05-01T08:00"]) == 2
+    assert "is the store itself" in capsys.readouterr().err
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("output", "message"), [
+    ("folder", "is a folder"),
+    ("a_file/labels.csv", "cannot write here"),
+    ("x" * 300 + ".csv", "File name too long"),
+])
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, output: str,
+                                                      message: str) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a_file").write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "classify", str(SAMPLE), "--location", "waist",
+         "--output", str(tmp_path / output)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines

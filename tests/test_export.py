@@ -131,9 +131,21 @@ def test_export_command(store: Store, tmp_path: Path, capsys: pytest.CaptureFixt
                  "2024-06-05", "--to", "2024-06-01"]) == 2
 
 
+def test_an_export_never_replaces_the_store(store: Store, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    store.close()
+    before = store.path.read_bytes()
+    same_file = tmp_path / "." / store.path.name
+    assert main(["export", "daily", "--db", str(store.path), "-o", str(same_file)]) == 2
+    assert "is the store itself" in capsys.readouterr().err
+    assert store.path.read_bytes() == before
+    with Store.open(store.path, readonly=True) as reopened:
+        assert not reopened.windows().empty
+
+
 def test_iso_times_follow_the_offset_across_a_dst_change_and_keep_gaps() -> None:
-    # 2024-03-31 01:59:59.9996 and 03:00:00 in Berlin: the clocks jump from +01 to +02.
-    seconds = np.array([1711846799.9996, np.nan, 1711846800.0, 0.0])
+    # 2024-03-31 01:59:59.9994 and 03:00:00 in Berlin: the clocks jump from +01 to +02.
+    seconds = np.array([1711846799.9994, np.nan, 1711846800.0, 0.0])
     assert iso_times(seconds, BERLIN).tolist()[::2] == [
         "2024-03-31T01:59:59.999+01:00", "2024-03-31T03:00:00.000+02:00"]
     assert pd.isna(iso_times(seconds, BERLIN)[1])
@@ -152,3 +164,10 @@ def test_a_raw_export_reports_its_rows_as_it_writes(store: Store, tmp_path: Path
     told: list[int] = []
     rows = export(store, "raw", tmp_path / "raw.csv", BERLIN, on_rows=told.append)
     assert told and sum(told) == rows == len(read(tmp_path / "raw.csv")) == 1500
+
+
+def test_iso_times_round_to_the_millisecond_as_the_seconds_column_reads() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    times = iso_times(np.array([1714545000.02, 1714545600.07, 1714545000.9996]), berlin)
+    assert times.tolist() == ["2024-05-01T08:30:00.020+02:00", "2024-05-01T08:40:00.070+02:00",
+                              "2024-05-01T08:30:01.000+02:00"]

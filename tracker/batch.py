@@ -450,7 +450,11 @@ def run_batch(input_dir: Path, out_dir: Path, settings: Settings, *,
     if not recordings and not failures:
         raise BatchSetupError(f"{input_dir}: no recordings found (files ending in "
                               f"{', '.join(RECORDING_SUFFIXES)})")
-    (out_dir / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    try:
+        (out_dir / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BatchSetupError(f"{out_dir}: cannot write the output folder here "
+                              f"({error.strerror or error})") from None
     report = BatchReport(out_dir=out_dir, recordings=len(recordings) + len(failures))
     with _exclusive(out_dir):
         _check_manifest(out_dir, settings)

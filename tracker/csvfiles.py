@@ -19,6 +19,8 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from tracker.cli_errors import UsageError
+
 # OWASP's list for CSV injection: these open a formula in Excel, LibreOffice, Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,8 +32,10 @@ def iso_times(seconds: pd.Series | np.ndarray, tz: tzinfo) -> pd.Series:
     Built from numpy's date formatting and one offset string per distinct offset rather
     than strftime, which took most of the time of a raw-sample export (about 8 µs a row).
     """
-    utc = pd.to_datetime(pd.Series(np.asarray(seconds, dtype=np.float64)), unit="s",
-                         utc=True)
+    # Rounded to the millisecond first (not cut off), so 1714545000.02 reads .020 as the
+    # seconds column says, although its binary value is a hair below.
+    milliseconds = np.round(np.asarray(seconds, dtype=np.float64) * 1000.0)
+    utc = pd.to_datetime(pd.Series(milliseconds), unit="ms", utc=True)
     wall = utc.dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
     known = ~np.isnat(wall)
     text = np.full(len(wall), np.nan, dtype=object)
@@ -78,13 +82,39 @@ def with_iso_columns(frame: pd.DataFrame, tz: tzinfo,
     return out
 
 
+def check_output(path: str | Path, **kept: str | Path | None) -> None:
+    """Refuse an output path that is a folder or one of the files ``kept`` (named by
+    what they are: ``store=``, ``input=``): writing there would replace that file."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; give a file name for the output")
+        for what, other in kept.items():
+            if other is None:
+                continue
+            same = path.resolve() == Path(other).resolve() or (
+                path.exists() and Path(other).exists() and os.path.samefile(path, other))
+            if same:
+                raise UsageError(f"{path}: is the {what} itself; writing the output there "
+                                 f"would replace it")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write here ({error.strerror or error})") from None
+
+
 @contextmanager
 def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
-    """Open a temporary file beside `path`; it replaces `path` only if the block succeeds."""
+    """Open a temporary file beside `path`; it replaces `path` only if the block succeeds.
+
+    A path that cannot be written (no permission, a file where a folder should be, a
+    name too long) is a UsageError naming it, found before any work is done."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                         dir=path.parent)
+    check_output(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                             dir=path.parent)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write here ({error.strerror or error})") from None
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             yield stream

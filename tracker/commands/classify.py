@@ -11,7 +11,7 @@ import pandas as pd
 
 from tracker import bouts as bout_rules
 from tracker.cli_errors import UsageError
-from tracker.csvfiles import atomic_text_file, defuse_formulas
+from tracker.csvfiles import atomic_text_file, check_output, defuse_formulas
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import InputError, RecordingInfo, bare_name, read_recording
 from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--tz: {error}") from None
     if args.rate is not None and not 1.0 <= args.rate <= 1000.0:
         raise UsageError(f"--rate {args.rate:g} Hz is not a plausible sample rate")
+    db_file = args.db if isinstance(args.db, Path) else None
+    check_output(args.output, input=args.input, store=db_file, model=args.model)
     model = load_model(args.location, args.model)
     info = RecordingInfo(args.input)
     chunks = read_recording(args.input, units=args.units, rate_hz=args.rate, info=info)

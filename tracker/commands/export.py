@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import UsageError
+from tracker.csvfiles import check_output
 from tracker.export import EXPORT_KINDS, day_range_seconds, export
 from tracker.store import Store, default_store, store_location
+from tracker.store_backends import is_database_url
 from tracker.timezones import timezone_named
 
 KIND_HELP = {
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     path = args.db or default_store()
+    check_output(args.output, store=None if is_database_url(path) else path)
     with Store.open(path, create=False) as store:
         if args.table != "raw":
             rows = export(store, args.table, args.output, tz, args.first, args.last,
