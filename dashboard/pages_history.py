@@ -26,7 +26,7 @@ from dashboard.data import (
     timeline_now,
 )
 from dashboard.shell import FIGURE_WIDTH, current, figure_row, source_or_empty_state
-from tracker.summary import duration
+from tracker.summary import duration, rate_text
 
 # The settings file has no goal; 6 h/day is a common target in workplace programmes
 # that aim at sitting less, kept here for the browser session.
@@ -112,8 +112,9 @@ def show_figures(daily: pd.DataFrame, goal_h: float, threshold_min: float) -> No
     figures.metric("Longest bout", duration(float(daily["longest_sitting_bout_min"].max())),
                    help=f"Your nudge threshold is {threshold_min:g} min.", width=FIGURE_WIDTH)
     figures.metric("Breaks per sedentary hour",
-                   f"{float(daily['breaks_per_sedentary_hour'].mean()):.1f}",
+                   rate_text(float(daily["breaks_per_sedentary_hour"].mean())),
                    width=FIGURE_WIDTH)
 
 
 render(current())
+

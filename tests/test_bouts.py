@@ -85,6 +85,9 @@ def test_summary_counts_long_bouts_and_breaks_per_sedentary_hour() -> None:
     assert s["longest_sitting_bout_min"] == pytest.approx(65)
     assert s["breaks"] == 2
     assert s["breaks_per_sedentary_hour"] == pytest.approx(2 / (120.5 / 60))
+    # A day without sedentary time has no rate (an empty cell), not a rate of 0.
+    standing_only = summarise(bouts_from_windows(windows(("standing", 30), ("walking", 5))))
+    assert standing_only["breaks"] == 0 and pd.isna(standing_only["breaks_per_sedentary_hour"])
 
 
 def test_daily_summary_splits_at_local_midnight_across_dst() -> None:

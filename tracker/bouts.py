@@ -132,8 +132,9 @@ def summarise(bouts: pd.DataFrame) -> dict[str, float]:
         summary[f"sitting_in_bouts_{threshold}min_min"] = float(long.sum())
     summary["longest_sitting_bout_min"] = float(sitting.max()) if len(sitting) else 0.0
     summary["breaks"] = float(len(breaks(bouts)))
+    # Undefined without sedentary time (NaN, an empty cell): 0 would pull averages down.
     summary["breaks_per_sedentary_hour"] = summary["breaks"] / (sedentary_min / 60.0) \
-        if sedentary_min > 0 else 0.0
+        if sedentary_min > 0 else float("nan")
     summary["sit_to_stand"] = float(len(sit_to_stand_transitions(bouts)))
     return summary
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -45,9 +46,14 @@ def format_summary(bouts: pd.DataFrame, windows: pd.DataFrame, *, source: Path,
         f"Sitting bouts >= 60 min:  {int(totals['sitting_bouts_60min'])} "
         f"({duration(totals['sitting_in_bouts_60min_min'])})",
         f"Sit-to-stand transitions: {int(totals['sit_to_stand'])}",
-        f"Breaks per sedentary hour: {totals['breaks_per_sedentary_hour']:.1f}",
+        f"Breaks per sedentary hour: {rate_text(totals['breaks_per_sedentary_hour'])}",
     ]
     if len(worn_windows):
         confidence = float(worn_windows["confidence"].mean())
         lines.append(f"Mean confidence: {confidence:.2f} ({PLACEMENT_NOTE[location]})")
     return "\n".join(lines)
+
+
+def rate_text(value: float) -> str:
+    """A rate with one decimal; '-' where it is undefined (no sedentary time)."""
+    return "-" if math.isnan(value) else f"{value:.1f}"
