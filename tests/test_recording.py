@@ -45,6 +45,31 @@ def test_reads_parquet(tmp_path: Path) -> None:
     assert got_xyz[:, 1].min() == 1.0
 
 
+def test_a_spreadsheet_csv_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" begins with an invisible BOM, which used to hide column t.
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(
+        ["t,x,y,z\n", *(f"{i / 50},0,0,1\n" for i in range(100))]).encode())
+    got_t, _, info = read_all(path)
+    assert len(got_t) == 100 and info.rate_hz == pytest.approx(50.0)
+
+
+def test_date_times_in_a_parquet_t_column_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "rec.parquet"
+    t = pd.date_range("2024-05-06 10:00", periods=100, freq="20ms")
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_parquet(path)
+    with pytest.raises(InputError, match=r"row 1: column t holds date-times; t is seconds"):
+        read_all(path)
+
+
+def test_time_going_back_shows_both_times_in_full(tmp_path: Path) -> None:
+    path = csv_text(tmp_path, "t,x,y,z\n1730710000.00,0,0,1\n1730710000.02,0,0,1\n"
+                              "1730710000.01,0,0,1\n")
+    with pytest.raises(InputError, match=r"line 4: t=1730710000.01 goes back in time "
+                                         r"\(t=1730710000.02\)"):
+        read_all(path)
+
+
 def test_units_are_converted_to_g(tmp_path: Path) -> None:
     path = csv_text(tmp_path, "t,x,y,z\n" + "".join(
         f"{i / 20},0,0,9.80665\n" for i in range(100)))

@@ -164,7 +164,8 @@ def _csv_tables(
     decompress = DECOMPRESSORS.get(path.suffix.lower())
     try:
         with path.open("rb") as raw, (decompress(raw) if decompress else raw) as text:
-            header = text.readline().decode("utf-8", errors="strict")
+            # utf-8-sig: spreadsheets' "CSV UTF-8" starts with an invisible byte-order mark
+            header = text.readline().decode("utf-8-sig", errors="strict")
     except UnicodeDecodeError:
         raise InputError(path, "not a CSV or Parquet file (not UTF-8 text)", line=1) from None
     except _DECOMPRESSION_ERRORS as error:
@@ -181,6 +182,7 @@ def _csv_tables(
                 chunksize=chunk_rows,
                 skip_blank_lines=False,
                 skipinitialspace=True,
+                encoding="utf-8-sig",
                 usecols=lambda name: name.strip().lower() in COLUMNS,
                 low_memory=False,
             )
@@ -277,6 +279,10 @@ class _ChunkChecker:
         return RecordingChunk(t=t, xyz=xyz)
 
     def _numeric(self, column: pd.Series, name: str, first_line: int, line_word: str) -> np.ndarray:
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            raise InputError(self.path, f"column {name} holds date-times; {name} is seconds: "
+                             "give them as Unix seconds (seconds since 1970-01-01 UTC)",
+                             first_line, line_word)
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
             column.dtype
         ):
@@ -311,7 +317,8 @@ class _ChunkChecker:
             what = "repeats the previous timestamp" if step[i] == 0 else "goes back in time"
             raise InputError(
                 self.path,
-                f"t={t[i]:.6g} {what} (t={previous[i]:.6g}); time must increase from row to row",
+                f"t={float(t[i])!r} {what} (t={float(previous[i])!r}); time must increase "
+                "from row to row",
                 first_line + i,
                 line_word,
             )
