@@ -171,3 +171,26 @@ def test_iso_times_round_to_the_millisecond_as_the_seconds_column_reads() -> Non
     times = iso_times(np.array([1714545000.02, 1714545600.07, 1714545000.9996]), berlin)
     assert times.tolist() == ["2024-05-01T08:30:00.020+02:00", "2024-05-01T08:40:00.070+02:00",
                               "2024-05-01T08:30:01.000+02:00"]
+
+
+def test_a_terminated_export_leaves_no_partial_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    with Store.open(tmp_path / "big.sqlite") as big:
+        t = 1714550000 + np.arange(0, 6 * 3600, 0.02)  # 1,080,000 samples: several seconds
+        big.add_raw(t, np.tile([0.1, 0.2, 0.97], (len(t), 1)).astype(np.float32))
+    out = tmp_path / "raw.csv"
+    export = subprocess.Popen([sys.executable, "-m", "tracker.cli", "export", "raw", "--db",
+                               str(tmp_path / "big.sqlite"), "-o", str(out)],
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".raw.csv.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".raw.csv.*.part")), "the export never started writing"
+    export.terminate()
+    _, err = export.communicate(timeout=60)
+    assert export.returncode == 143, err
+    assert "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".raw.csv.*"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from tracker import __version__
@@ -31,10 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that write one output file or store transaction and then end: on SIGTERM
+# (`kill`, a job scheduler's time limit) they unwind as on Ctrl-C, so the half-written
+# file is removed and the transaction rolled back.  The long-running ones handle it
+# themselves.
+CLEAN_STOP_ON_TERM = frozenset({"classify", "export", "train", "forget"})
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
+    if args.command in CLEAN_STOP_ON_TERM and \
+            threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
     try:
         return run(args)
     except (InputError, StoreError, UsageError) as error:
