@@ -151,3 +151,35 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, output: st
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--model", "MODEL"], "not a sitting-tracker model file"),
+    (["--rate", "1"], "supported rates are 10-200 Hz"),
+])
+def test_a_bad_model_file_or_rate_is_one_line(tmp_path: Path, extra: list[str],
+                                              message: str) -> None:
+    not_a_model = tmp_path / "model.skops"
+    not_a_model.write_text("t,x,y,z\n")
+    extra = [str(not_a_model) if e == "MODEL" else e for e in extra]
+    out = tmp_path / "labels.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "classify", str(SAMPLE), "--location", "waist",
+         "-o", str(out), *extra], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not out.exists()
+
+
+def test_a_reader_that_goes_away_stops_it_quietly(tmp_path: Path) -> None:
+    # `sitting-tracker classify ... | head -n 0`: the summary has nowhere to go.
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "classify", str(SAMPLE), "--location", "waist",
+         "-o", str(tmp_path / "labels.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()
+    err = run.stderr.read()
+    assert run.wait(timeout=120) == 141
+    assert "Traceback" not in err

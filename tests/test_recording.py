@@ -101,6 +101,8 @@ def test_rate_option_spaces_samples_evenly_but_keeps_gaps(tmp_path: Path) -> Non
          "give date-times as Unix seconds"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,,1\n", "line 3: missing, NaN or infinite value in column y"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,nan,1\n", "line 3: missing, NaN or infinite value in column y"),
+        ("t,x,y,z\n0,0,0,1\n0.02,1e300,0,1\n",
+         "line 3: missing, NaN or infinite value in column x"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,0,1\n0.01,0,0,1\n", "line 4: t=0.01 goes back in time"),
         ("t,x,y,z\n0,0,0,1\n0.02,0,0,1\n0.02,0,0,1\n", "line 4: t=0.02 repeats the previous"),
         ("t,x,y,z\n", "no samples"),

@@ -24,6 +24,7 @@ COLUMNS = ("t", "x", "y", "z")
 STANDARD_GRAVITY = 9.80665  # m/s² per g
 UNIT_SCALE = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY}
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 DEFAULT_CHUNK_ROWS = 500_000
 # A gap in t longer than this splits the recording: no window may span it.
 MAX_GAP_S = 2.0
@@ -259,7 +260,9 @@ class _ChunkChecker:
         values = np.empty((len(table), 4), dtype=np.float64)
         for j, column in enumerate(COLUMNS):
             values[:, j] = self._numeric(table[column], column, first_line, line_word)
+        # Beyond float32's range a value would turn into inf when stored: as bad as inf.
         bad = ~np.isfinite(values)
+        bad[:, 1:] |= np.abs(values[:, 1:]) * self.scale > FLOAT32_MAX
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise InputError(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import UsageError
+from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.config import LOCATIONS, NotifySettings, Settings
 from tracker.store import Store, StoreError, StoreLocation, store_location
 from tracker.store_backends import redact
@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
         "sitting or standing one that does, is named and nothing is saved (exit code 2). "
         "Calibrating again replaces the earlier calibration at that location; corrections "
         "marked in the dashboard stay.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--device", metavar="NAME|ADDRESS",
                         help="band to use when no collector is running (default: "
                         "tracker.device in the settings, else the first band found)")

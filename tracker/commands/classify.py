@@ -10,10 +10,17 @@ from typing import Any
 import pandas as pd
 
 from tracker import bouts as bout_rules
-from tracker.cli_errors import UsageError
+from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.csvfiles import atomic_text_file, check_output, defuse_formulas
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
-from tracker.recording import InputError, RecordingInfo, bare_name, read_recording
+from tracker.recording import (
+    MAX_RATE_HZ,
+    MIN_RATE_HZ,
+    InputError,
+    RecordingInfo,
+    bare_name,
+    read_recording,
+)
 from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
 from tracker.summary import format_summary
 from tracker.timezones import parse_datetime, timezone_named
@@ -30,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         "x,y,z in g with gravity) into windows labelled sitting, standing, walking, lying, "
         "nonwear or unknown (a gap in t longer than 2 s is never a window). Writes one CSV row "
         "per window and prints a summary.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("input", type=Path, help="recording: .csv or .parquet with t,x,y,z")
     parser.add_argument("--location", required=True, choices=LOCATIONS,
                         help="where the sensor was worn (thigh is the most accurate, then "
@@ -65,9 +72,12 @@ def load_model(location: str, path: Path | None) -> Classifier:
 
     if path is None:
         return load_default_model(location)
-    if not path.exists():
+    if not path.is_file():
         raise InputError(path, "no such model file")
-    return PostureModel.load(path)
+    try:
+        return PostureModel.load(path)
+    except Exception as error:  # a zip, npz or skops file of something else, or no zip
+        raise InputError(path, f"not a sitting-tracker model file ({error})") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         tz = timezone_named(args.tz)
     except ValueError as error:
         raise UsageError(f"--tz: {error}") from None
-    if args.rate is not None and not 1.0 <= args.rate <= 1000.0:
-        raise UsageError(f"--rate {args.rate:g} Hz is not a plausible sample rate")
+    if args.rate is not None and not MIN_RATE_HZ <= args.rate <= MAX_RATE_HZ:
+        raise UsageError(f"--rate {args.rate:g} Hz: supported rates are "
+                         f"{MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
     db_file = args.db if isinstance(args.db, Path) else None
     check_output(args.output, input=args.input, store=db_file, model=args.model)
     model = load_model(args.location, args.model)

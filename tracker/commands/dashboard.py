@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import UsageError
+from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.store import StoreLocation, store_location
 from tracker.store_backends import is_database_url
 
@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
         "browser",
         description="Serve the dashboard (Streamlit) on http://127.0.0.1:PORT. It reads the "
         "store the collector writes; it never connects to a band.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--db", type=store_location, metavar="PATH|URL",
                         help="the store, a file or postgresql:// URL (default: "
                         "$SITTING_TRACKER_DB, else the settings' tracker.db, else the user "

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import UsageError
+from tracker.cli_errors import HelpFormatter, UsageError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
         "of real recorded motion, follow it with the collector through bleak exactly as a "
         "real band, and serve the dashboard on http://localhost:8501. Band time starts at "
         "09:00 today. Ctrl-C stops everything.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--speed", type=float, default=120.0,
                         help="replay speed (band seconds per second)")
     parser.add_argument("--duration", type=float, metavar="SECONDS",

@@ -7,13 +7,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from tracker.cli_errors import HelpFormatter
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "scan", help="list supported bands in range",
         description="Scan for Bluetooth LE bands and list the supported ones: name, address, "
         "profile, signal strength (RSSI) and battery where it can be read.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--all", action="store_true", help="also list unsupported devices")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                         help="seconds to listen")

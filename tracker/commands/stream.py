@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from tracker.cli_errors import HelpFormatter
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -19,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
         description="Connect to a band by name (or part of it) or address, start its "
         "accelerometer, print the samples (in g) about once a second with the measured "
         "rate, then stop the stream and disconnect.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("band", metavar="NAME|ADDRESS")
     parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
                         help="how long to stream (band time)")

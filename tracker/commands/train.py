@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import UsageError
+from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.config import LOCATIONS
 from tracker.store import store_location
 
@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
         "the model. With --personal: refit your personal model from your calibration and "
         "the corrections marked in the dashboard, and print how many of the corrected "
         "windows the model labels as you said, before and after.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--location", choices=LOCATIONS,
                         help="wear location (required without --personal; with it, "
                         "default tracker.location in the settings)")
