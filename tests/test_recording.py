@@ -54,6 +54,31 @@ def test_a_spreadsheet_csv_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
     assert len(got_t) == 100 and info.rate_hz == pytest.approx(50.0)
 
 
+def test_blank_lines_and_a_quoted_header_are_read(tmp_path: Path) -> None:
+    rows = [f"{i / 50},0,0,1" for i in range(100)]
+    rows.insert(40, "")  # an editor's stray line, and one at the end
+    path = csv_text(tmp_path, '"t","x","y","z"\n' + "\n".join(rows) + "\n\n")
+    got_t, _, info = read_all(path)
+    assert len(got_t) == 100 and info.rate_hz == pytest.approx(50.0)
+    # Line numbers still count the blank line.
+    rows[60] = "1.2,0,oops,1"
+    path = csv_text(tmp_path, "t,x,y,z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match="line 62: column y has a non-numeric value"):
+        read_all(path)
+    rows[60] = "0.3,0,0,1"
+    path = csv_text(tmp_path, "t,x,y,z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"line 62: t=0\.3 goes back in time"):
+        read_all(path)
+
+
+def test_a_foreign_header_is_shown_short_and_printable(tmp_path: Path) -> None:
+    path = csv_text(tmp_path, "a\x07b," + "c" * 500 + "\n1,2\n")
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    message = str(caught.value)
+    assert "found a?b,ccc" in message and len(message) < 250 and "\x07" not in message
+
+
 def test_date_times_in_a_parquet_t_column_are_named(tmp_path: Path) -> None:
     path = tmp_path / "rec.parquet"
     t = pd.date_range("2024-05-06 10:00", periods=100, freq="20ms")
@@ -111,7 +136,12 @@ def test_rate_option_spaces_samples_evenly_but_keeps_gaps(tmp_path: Path) -> Non
          "looks like m/s², not g"),
         ("t,x,y,z\n" + "".join(f"{i / 50},0,0,1000\n" for i in range(50)), "milli-g"),
         ("t,x,y,z\n" + "".join(f"{i * 20},0,0,1\n" for i in range(50)),
-         "sample rate inferred from t is 0.05 Hz"),
+         "most steps in t are longer than 2 s (median 20); t must be seconds; if it is in "
+         "milliseconds, divide it by 1000"),
+        ("t,x,y,z\n" + "".join(f"{i * 20_000_000},0,0,1\n" for i in range(50)),
+         "if it is in nanoseconds, divide it by 10^9"),
+        ("t,x,y,z\n" + "".join(f"{i * 1.5},0,0,1\n" for i in range(50)),
+         "sample rate inferred from t is 0.667 Hz; supported rates are 10-200 Hz"),
     ],
 )
 def test_bad_csv_is_one_precise_error(tmp_path: Path, text: str, expected: str) -> None:

@@ -154,7 +154,7 @@ def _check_header(path: Path, columns: list[str], line_word: str) -> None:
         raise InputError(
             path,
             f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"expected a header t,x,y,z (found {','.join(columns) or 'nothing'})",
+            f"expected a header t,x,y,z (found {_shown(','.join(columns)) or 'nothing'})",
             line=1 if line_word == "line" else None,
         )
 
@@ -172,7 +172,7 @@ def _csv_tables(
     except _DECOMPRESSION_ERRORS as error:
         raise InputError(path, f"cannot be decompressed as {path.suffix.lower()} "
                                f"({_first_line(error)})") from None
-    columns = [c.strip().lower() for c in header.strip().split(",")]
+    columns = [c.strip().strip('"').strip().lower() for c in header.strip().split(",")]
     _check_header(path, columns, "line")
     try:
         # The compressed stream is unpacked as pandas reads it; progress follows the bytes
@@ -225,6 +225,21 @@ def _parquet_tables(
         info.bytes_read = int(info.bytes_total * min(1.0, (row - 1) / total_rows))
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """Text from the file as one short, printable piece of an error line."""
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    return printable if len(printable) <= limit else printable[:limit] + "..."
+
+
+def _time_unit_hint(median_step: float) -> str:
+    """Which unit a typical step of t suggests, at the supported 10-200 Hz."""
+    for unit, factor, divisor in (("milliseconds", 1e3, "1000"),
+                                  ("microseconds", 1e6, "10^6"), ("nanoseconds", 1e9, "10^9")):
+        if factor / MAX_RATE_HZ / 2 <= median_step <= factor / MIN_RATE_HZ * 2:
+            return f"; if it is in {unit}, divide it by {divisor}"
+    return ""
+
+
 def _is_date_time(value: str) -> bool:
     try:
         pd.Timestamp(value.strip())
@@ -260,6 +275,10 @@ class _ChunkChecker:
         values = np.empty((len(table), 4), dtype=np.float64)
         for j, column in enumerate(COLUMNS):
             values[:, j] = self._numeric(table[column], column, first_line, line_word)
+        lines = first_line + np.arange(len(values))
+        if line_word == "line":  # blank lines (editors, joined files) carry no sample
+            written = ~np.isnan(values).all(axis=1)
+            values, lines = values[written], lines[written]
         # Beyond float32's range a value would turn into inf when stored: as bad as inf.
         bad = ~np.isfinite(values)
         bad[:, 1:] |= np.abs(values[:, 1:]) * self.scale > FLOAT32_MAX
@@ -268,11 +287,11 @@ class _ChunkChecker:
             raise InputError(
                 self.path,
                 f"missing, NaN or infinite value in column {COLUMNS[j]}",
-                first_line + int(i),
+                int(lines[i]),
                 line_word,
             )
         t = values[:, 0]
-        self._check_time(t, first_line, line_word)
+        self._check_time(t, lines, line_word)
         xyz = (values[:, 1:] * self.scale).astype(np.float32)
         if not self.units_checked:
             self._check_units(xyz, first_line, line_word)
@@ -307,7 +326,7 @@ class _ChunkChecker:
             )
         return as_numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
-    def _check_time(self, t: np.ndarray, first_line: int, line_word: str) -> None:
+    def _check_time(self, t: np.ndarray, lines: np.ndarray, line_word: str) -> None:
         previous = (
             np.concatenate(([self.previous_t], t[:-1]))
             if self.previous_t is not None
@@ -322,7 +341,7 @@ class _ChunkChecker:
                 self.path,
                 f"t={float(t[i])!r} {what} (t={float(previous[i])!r}); time must increase "
                 "from row to row",
-                first_line + i,
+                int(lines[i]),
                 line_word,
             )
         self.previous_t = float(t[-1]) if len(t) else self.previous_t
@@ -392,6 +411,12 @@ class _ChunkChecker:
         info.n_samples += len(t)
         if info.rate_hz is None:
             regular = diffs[diffs <= MAX_GAP_S]
+            if diffs.size >= 10 and regular.size < diffs.size // 2:
+                # Most steps longer than a gap: t is not in seconds.  Say so now; each
+                # step would otherwise be a gap, slowly, until the end of the file.
+                raise InputError(self.path, "most steps in t are longer than "
+                                 f"{MAX_GAP_S:g} s (median {float(np.median(diffs)):.3g}); "
+                                 f"t must be seconds{_time_unit_hint(float(np.median(diffs)))}")
             if regular.size >= 10:
                 info.rate_hz = self.rate_hz or float(1.0 / np.median(regular))
                 self._check_rate()
@@ -419,6 +444,5 @@ class _ChunkChecker:
             raise InputError(
                 self.path,
                 f"sample rate inferred from t is {rate:.3g} Hz; "
-                f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz (is t in "
-                "seconds? pass --rate to set the rate)",
+                f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz (is t in seconds?)",
             )
