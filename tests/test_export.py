@@ -194,3 +194,38 @@ def test_a_terminated_export_leaves_no_partial_file(tmp_path: Path) -> None:
     assert export.returncode == 143, err
     assert "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".raw.csv.*"))
+
+
+def test_outputs_write_through_links_and_pipes_with_a_plain_file_mode(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from tracker.csvfiles import atomic_text_file
+
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    with atomic_text_file(link) as stream:
+        stream.write("new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o640  # an existing file keeps its mode
+
+    old_umask = os.umask(0o022)
+    try:
+        with atomic_text_file(tmp_path / "fresh.csv") as stream:
+            stream.write("x\n")
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "fresh.csv").stat().st_mode & 0o777 == 0o644  # not private 0600
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    with atomic_text_file(pipe) as stream:
+        stream.write("through\n")
+    reader.join(timeout=10)
+    assert received == ["through\n"] and not pipe.is_file()

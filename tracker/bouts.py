@@ -118,6 +118,7 @@ def summarise(bouts: pd.DataFrame) -> dict[str, float]:
         else pd.Series(dtype=float)
     # A tuple, not the NOT_WORN set: a set's order changes with the hash seed, and the
     # export's columns must not change from one run to the next.
+    # Counts stay integers, so the CSVs say 4, not 4.0.
     summary: dict[str, float] = {
         f"{label}_min": float(minutes.get(label, 0.0))
         for label in (*POSTURES, NONWEAR, UNKNOWN)}
@@ -125,17 +126,17 @@ def summarise(bouts: pd.DataFrame) -> dict[str, float]:
     sedentary_min = summary[f"{SITTING}_min"] + summary[f"{LYING}_min"]
     summary["sedentary_min"] = sedentary_min
     sitting = bouts.loc[bouts["label"] == SITTING, "duration_s"] / 60.0
-    summary["sitting_bouts"] = float(len(sitting))
+    summary["sitting_bouts"] = len(sitting)
     for threshold in LONG_BOUTS_MIN:
         long = sitting[sitting >= threshold]
-        summary[f"sitting_bouts_{threshold}min"] = float(len(long))
+        summary[f"sitting_bouts_{threshold}min"] = len(long)
         summary[f"sitting_in_bouts_{threshold}min_min"] = float(long.sum())
     summary["longest_sitting_bout_min"] = float(sitting.max()) if len(sitting) else 0.0
-    summary["breaks"] = float(len(breaks(bouts)))
+    summary["breaks"] = len(breaks(bouts))
     # Undefined without sedentary time (NaN, an empty cell): 0 would pull averages down.
     summary["breaks_per_sedentary_hour"] = summary["breaks"] / (sedentary_min / 60.0) \
         if sedentary_min > 0 else float("nan")
-    summary["sit_to_stand"] = float(len(sit_to_stand_transitions(bouts)))
+    summary["sit_to_stand"] = len(sit_to_stand_transitions(bouts))
     return summary
 
 

@@ -109,10 +109,18 @@ def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
     name too long) is a UsageError naming it, found before any work is done."""
     path = Path(path)
     check_output(path)
+    if path.exists() and not path.is_file():  # /dev/stdout, a named pipe: write through
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            yield stream
+        return
+    if path.is_symlink():
+        path = path.resolve()  # replace the file the link points to, keep the link
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
                                              dir=path.parent)
+        # mkstemp makes the file private; give it the mode a plain open would have.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _new_file_mode())
     except OSError as error:
         raise UsageError(f"{path}: cannot write here ({error.strerror or error})") from None
     try:
@@ -122,6 +130,12 @@ def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_csv(frames: Iterable[pd.DataFrame], path: str | Path, columns: list[str]) -> int:
