@@ -183,3 +183,13 @@ def test_a_reader_that_goes_away_stops_it_quietly(tmp_path: Path) -> None:
     err = run.stderr.read()
     assert run.wait(timeout=120) == 141
     assert "Traceback" not in err
+
+
+def test_an_id_with_a_control_character_is_refused(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["classify", str(SAMPLE), "--location", "waist", "-o", str(tmp_path / "x.csv"),
+              "--participant", "P017\r"])
+    assert caught.value.code == 2
+    assert "control character '\\r'" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()

@@ -15,3 +15,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default is False or "default" in text:
             return text
         return super()._get_help_string(action) or text
+
+
+def identifier(text: str) -> str:
+    """An id the rows are stored under (participant, device): written into every CSV, so
+    no control characters (an id list saved on Windows brings a stray carriage return)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an id must not be empty")
+    bad = [c for c in text if not c.isprintable()]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{text!r} contains the control character "
+                                         f"{bad[0]!r}; ids go into CSV files")
+    return text

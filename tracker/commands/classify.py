@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tracker import bouts as bout_rules
-from tracker.cli_errors import HelpFormatter, UsageError
+from tracker.cli_errors import HelpFormatter, UsageError, identifier
 from tracker.csvfiles import atomic_text_file, check_output, defuse_formulas
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import (
@@ -59,9 +59,9 @@ def add_parser(subparsers: Any) -> None:
                         "not Unix time (e.g. 2024-05-01T08:30)")
     parser.add_argument("--tz", default="local",
                         help="time zone for --start and for calendar days (IANA name)")
-    parser.add_argument("--participant", default=DEFAULT_PARTICIPANT,
+    parser.add_argument("--participant", default=DEFAULT_PARTICIPANT, type=identifier,
                         help="participant id for rows written with --db (pseudonymous)")
-    parser.add_argument("--device", help="device id for rows written with --db "
+    parser.add_argument("--device", type=identifier, help="device id for rows written with --db "
                         "(default: the input file's name without its suffix)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     parser.set_defaults(run=run)

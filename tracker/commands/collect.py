@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import UsageError
+from tracker.cli_errors import UsageError, identifier
 from tracker.config import LOCATIONS, ConfigError, Settings, load_settings
 from tracker.store import StoreLocation, default_store, store_location
 from tracker.store_backends import redact
@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
                         help="the store: a file, or a postgresql:// URL shared by many "
                         f"collectors (default: tracker.db in the settings, else "
                         f"{default_store()})")
-    parser.add_argument("--participant", help="pseudonymous participant id the rows are "
+    parser.add_argument("--participant", type=identifier,
+                        help="pseudonymous participant id the rows are "
                         "stored under (default: tracker.participant in the settings)")
     parser.add_argument("--config", type=Path, help="settings file")
     parser.add_argument("--tz", default="local", help="time zone of working hours")
