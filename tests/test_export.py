@@ -229,3 +229,41 @@ def test_outputs_write_through_links_and_pipes_with_a_plain_file_mode(tmp_path: 
         stream.write("through\n")
     reader.join(timeout=10)
     assert received == ["through\n"] and not pipe.is_file()
+
+
+def test_an_analyst_who_may_not_write_the_store_can_export_it(store: Store) -> None:
+    """The store's folder belongs to someone else: SQLite cannot make its WAL index
+    there, yet a read-only export must work (it failed: 'attempt to write a readonly
+    database')."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    store.close()
+    shared = Path(tempfile.mkdtemp(prefix="shared-store-"))
+    out_dir = Path(tempfile.mkdtemp(prefix="analyst-"))
+    try:
+        shutil.copy(store.path, shared / "s.sqlite")
+        command = [sys.executable, "-m", "tracker.cli", "export", "daily", "--db",
+                   str(shared / "s.sqlite"), "-o", str(out_dir / "daily.csv")]
+        if os.geteuid() == 0:  # root may write anywhere: export as nobody instead
+            nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            probe = subprocess.run([*nobody, sys.executable, "-c", "import tracker"],
+                                   cwd=Path(__file__).parents[1], capture_output=True)
+            if probe.returncode != 0:
+                pytest.skip("this checkout is not readable by an unprivileged user")
+            os.chmod(out_dir, 0o777)
+            command = nobody + command
+        shared.chmod(0o555)
+        (shared / "s.sqlite").chmod(0o444)
+        result = subprocess.run(command, cwd=Path(__file__).parents[1], capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert len(read(out_dir / "daily.csv")) >= 1
+        assert sorted(p.name for p in shared.iterdir()) == ["s.sqlite"]
+    finally:
+        shared.chmod(0o755)
+        shutil.rmtree(shared)
+        shutil.rmtree(out_dir)

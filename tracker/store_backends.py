@@ -88,6 +88,13 @@ class SqliteBackend:
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         self.errors: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
         self.connection = sqlite3.connect(uri, uri=True, timeout=10.0, check_same_thread=False)
+        if readonly and not _readable_in_wal_mode(self.connection, path):
+            # A reader who may not write the store's folder (an analyst reading a shared
+            # store) cannot make the WAL index file.  With no write-ahead log pending the
+            # file alone is the whole store, so it is read as it is.
+            self.connection.close()
+            self.connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True,
+                                              check_same_thread=False)
         try:
             self.connection.execute("PRAGMA busy_timeout = 10000")
             if not readonly:
@@ -183,6 +190,18 @@ PG_TYPES = {"REAL": "DOUBLE PRECISION", "BLOB": "BYTEA", "TEXT": 'TEXT COLLATE "
 
 def pg_migration(sql: str) -> str:
     return re.sub(r"\b(REAL|BLOB|TEXT)\b", lambda m: PG_TYPES[m.group(1)], sql)
+
+
+def _readable_in_wal_mode(connection: sqlite3.Connection, path: Path) -> bool:
+    """False when a read-only connection fails only because the WAL index cannot be
+    made and there is no pending log (then the file alone is consistent)."""
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as error:
+        pending = Path(f"{path}-wal")
+        no_log = not pending.exists() or pending.stat().st_size == 0
+        return not ("readonly" in str(error) and no_log)
+    return True
 
 
 class PostgresBackend:

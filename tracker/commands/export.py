@@ -11,7 +11,7 @@ from typing import Any
 from tracker.cli_errors import UsageError
 from tracker.csvfiles import check_output
 from tracker.export import EXPORT_KINDS, day_range_seconds, export
-from tracker.store import Store, default_store, store_location
+from tracker.store import Store, StoreLocation, StoreOutdated, default_store, store_location
 from tracker.store_backends import is_database_url
 from tracker.timezones import timezone_named
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     path = args.db or default_store()
     check_output(args.output, store=None if is_database_url(path) else path)
-    with Store.open(path, create=False) as store:
+    with _open_for_reading(path) as store:
         if args.table != "raw":
             rows = export(store, args.table, args.output, tz, args.first, args.last,
                           args.participant)
@@ -85,3 +85,12 @@ def run(args: argparse.Namespace) -> int:
                               args.participant, on_rows=progress.update)
     print(f"wrote {rows:,} {args.table} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+def _open_for_reading(path: StoreLocation) -> Store:
+    """Read-only, so an analyst who may not write the store can export it; a store of an
+    older schema is opened for writing once to upgrade it."""
+    try:
+        return Store.open(path, create=False, readonly=True)
+    except StoreOutdated:
+        return Store.open(path, create=False)
