@@ -232,3 +232,10 @@ def test_compressed_csv_errors_name_the_line_or_the_damage(tmp_path: Path) -> No
     path.write_bytes(b"t,x,y,z\n0,0,0,1\n")  # named .gz, but not compressed
     with pytest.raises(InputError, match=r"rec\.csv\.gz: cannot be decompressed as \.gz"):
         read_all(path)
+
+
+def test_the_size_to_read_is_known_before_reading_starts(tmp_path: Path) -> None:
+    # The progress bar is made before the (lazy) reader starts: it needs the total then.
+    path = csv_text(tmp_path, "t,x,y,z\n" + "".join(f"{i / 50},0,0,1\n" for i in range(100)))
+    info = RecordingInfo(path)
+    assert info.bytes_total == path.stat().st_size and info.bytes_read == 0

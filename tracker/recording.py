@@ -76,6 +76,11 @@ class RecordingInfo:
     bytes_read: int = 0
     extra: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Known before reading starts (the reader is lazy), so a progress bar has a total.
+        if self.path.is_file():
+            self.bytes_total = self.path.stat().st_size
+
 
 def detect_format(path: Path) -> str:
     """'csv' or 'parquet', by suffix, else by content; InputError for anything else."""
