@@ -1,0 +1,51 @@
+"""A half-minute walk between two sitting bouts is a break (SBRN), and the shipped
+models' smoothing keeps it: allowed to be stronger, it erased such walks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.bouts import bouts_from_windows, summarise
+from tracker.model import TrainingConfig
+from tracker.pipeline import classify_arrays
+from tracker.posture_model import load_default_model
+from tracker.training_data import LOCATIONS, WISDM_FILE
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def _sit_walk_sit(subject: int, walk_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """80 s of the subject's real sitting, walk_s s of their walking, 80 s more sitting."""
+    frame = pd.read_parquet(DATA_DIR / WISDM_FILE,
+                            filters=[("device", "==", "thigh"), ("subject", "==", subject)])
+    names = frame["label"].astype(str)
+
+    def block(name: str) -> np.ndarray:
+        part = frame[names == name].sort_values("t")
+        return part[["acc_x", "acc_y", "acc_z"]].to_numpy(np.float32)
+
+    sitting, walking = block("sitting"), block("walking")
+    xyz = np.vstack([sitting[:1600], walking[400:400 + 20 * walk_s], sitting[1800:3400]])
+    return np.arange(len(xyz)) / 20.0, xyz
+
+
+def test_no_location_smooths_more_than_the_cap() -> None:
+    cap = max(TrainingConfig().self_transition_grid)
+    assert cap <= 0.9
+    for location in LOCATIONS:
+        assert load_default_model(location, compact=True).self_transition <= cap
+
+
+@pytest.mark.parametrize("subject", [1604, 1611, 1631])
+def test_a_half_minute_walk_between_sitting_is_a_break_at_the_thigh(subject: int) -> None:
+    # These three people's 30 s walks were smoothed away at the 0.995 the thigh had chosen.
+    t, xyz = _sit_walk_sit(subject, 30)
+    rows = classify_arrays(t, xyz, load_default_model("thigh", compact=True))
+    walked = rows[(rows["start"] >= 80) & (rows["end"] <= 110)]
+    assert (walked["label"] == "walking").mean() >= 0.8
+    summary = summarise(bouts_from_windows(rows))
+    assert summary["breaks"] == 1 and summary["sitting_bouts"] == 2
