@@ -228,6 +228,17 @@ def test_participant_rules(tmp_path: Path) -> None:
     assert isinstance(by_stem[0], Recording)
 
 
+def test_files_of_one_name_in_different_folders_keep_apart(tmp_path: Path) -> None:
+    for name in ("week1/p009.csv", "week2/p009.csv", "week2/p010.csv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("t,x,y,z\n")
+    recordings, problems = discover(tmp_path, "stem")
+    assert not problems
+    # As device id the file name alone would make both p009 files look like one.
+    assert [(r.participant, r.device) for r in recordings] == [
+        ("p009", "week1/p009"), ("p009", "week2/p009"), ("p010", "p010")]
+
+
 @pytest.mark.parametrize("setup, message", [
     ("missing", "no such folder"), ("empty", "no recordings found")])
 def test_bad_input_folder_is_one_line_and_exit_2(tmp_path: Path, setup: str, message: str,

@@ -36,7 +36,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import tzinfo
 from functools import lru_cache
 from itertools import pairwise
@@ -155,7 +155,16 @@ def discover(input_dir: Path, rule: str = "stem",
                 recordings.append(recording)
     recordings.sort(key=lambda r: r.name)
     problems.sort(key=lambda o: o.recording.name)
-    return recordings, problems
+    return _unique_devices(recordings), problems
+
+
+def _unique_devices(recordings: list[Recording]) -> list[Recording]:
+    """A participant's files of one name in different folders ("week1/p009.csv",
+    "week2/p009.csv") are told apart in every output by their path: as device id the
+    file name alone would make their rows look like one recording's."""
+    names = Counter((r.participant, r.device) for r in recordings)
+    return [replace(r, device=r.key) if names[(r.participant, r.device)] > 1 else r
+            for r in recordings]
 
 
 # ---------------------------------------------------------------- where things go
