@@ -387,6 +387,22 @@ def test_forget_leaves_no_copy_in_the_sqlite_file(tmp_path: Path) -> None:
     assert b"SECRET-OF-P1" not in raw and b"kept" in raw
 
 
+def test_forget_names_an_id_that_differs_only_in_case(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    from tracker.cli import main
+
+    db = tmp_path / "s.sqlite"
+    with Store.open(db) as store:
+        store.add_raw(np.array([1.0, 1.02]), np.zeros((2, 3), np.float32), participant="P2")
+    # A deletion script must not read "nothing stored" (exit 0) as done.
+    assert main(["forget", "--participant", "p2", "--db", str(db), "--yes"]) == 2
+    assert "there is 'P2'; ids are case-sensitive" in capsys.readouterr().err
+    assert main(["forget", "--participant", "p3", "--db", str(db), "--yes"]) == 0
+    with Store.open(db, readonly=True) as store:
+        assert store.raw_sample_count(participant="P2") == 2
+
+
 # --- the real collector ---------------------------------------------------------------
 
 

@@ -82,7 +82,7 @@ class PersonalSettings:
 # The ridge per location, chosen in the leave-subjects-out evaluation (scripts/
 # evaluate_calibration.py) on training subjects only, from 0.05, 0.1 and 0.2 by log-loss:
 # the value picked in most of the five outer folds (waist 4 with its placement followed,
-# wrist 3, thigh 4).
+# wrist 4, thigh 4).
 DEFAULT_SETTINGS: dict[str, PersonalSettings] = {
     "waist": PersonalSettings(ridge=0.2, follow_placement=True),
     "wrist": PersonalSettings(ridge=0.2),
