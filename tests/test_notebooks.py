@@ -102,7 +102,7 @@ def test_training_notebook_quick_run_scores_every_placement(kernel_env, monkeypa
 def test_day_notebook_follows_the_truth(kernel_env, monkeypatch) -> None:
     notebook, text = run("03_day.ipynb", kernel_env, monkeypatch)
     assert charts(notebook) >= 1
-    assert number(r"agreement with truth: ([\d.]+)", text) > 0.95  # measured 0.993
+    assert number(r"agreement with truth: ([\d.]+)", text) > 0.95  # measured 0.998
     for kind in ("nudge", "reminder", "break"):
         tracker = number(rf"^{kind}: tracker (\d+)", text)
         truth = number(rf"^{kind}: tracker \d+, truth (\d+)", text)
