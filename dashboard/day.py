@@ -60,8 +60,11 @@ class DayView:
     def current_posture(self) -> str:
         if self.status and self.status.get("posture"):
             return str(self.status["posture"])
-        if self.is_today and self.last_data_s and self.now - self.last_data_s < \
-                CURRENT_WITHIN_S:
+        # Data later than now (the demo's replayed day, after its collector stopped, runs
+        # hours ahead of the wall clock) is not a current posture: its streak would be
+        # negative.
+        if self.is_today and self.last_data_s and \
+                0 <= self.now - self.last_data_s < CURRENT_WITHIN_S:
             return str(self.windows["label"].iloc[-1])
         return ""
 

@@ -94,6 +94,22 @@ def test_today_shows_the_stores_figures(filled_store: FilledStore,
     assert len(app.get("vega_lite_chart")) == 1
 
 
+def test_a_day_that_ran_ahead_of_the_clock_shows_where_its_data_ends(
+        filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo replays a whole working day in minutes; after its collector stops, the
+    # wall clock can be hours before the day's last data (the streak read "-9 h 53 min").
+    import dashboard.day
+
+    early = datetime.combine(filled_store.today, datetime.min.time(),
+                             filled_store.tz).timestamp() + 60
+    monkeypatch.setattr(dashboard.day, "timeline_now", lambda status: early)
+    app = open_app(filled_store.path, monkeypatch)
+    streak = metric(app, "Sitting streak")
+    assert not streak.startswith("-"), streak
+    assert metric(app, "Sitting today") == duration(
+        float(filled_store.daily().loc[filled_store.today.isoformat()]["sitting_min"]))
+
+
 def test_an_earlier_day_can_be_chosen(filled_store: FilledStore,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     app = open_app(filled_store.path, monkeypatch)
