@@ -53,7 +53,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from tracker.alignment import upright
 from tracker.calibration import SETTLE_S
 from tracker.features import LOCATION_FEATURES, feature_indices
 from tracker.forest import compact_forest
@@ -72,8 +71,9 @@ from tracker.personal import (
     DEFAULT_SETTINGS,
     PersonalForest,
     PersonalSettings,
+    _into_placement,
+    _walking_upright,
     fit_personal_features,
-    in_placement,
 )
 from tracker.posture_model import PostureModel
 from tracker.scores import macro_f1, subject_interval
@@ -267,21 +267,13 @@ def _routine_in_one_placement(data: LabelledWindows, case: Subject,
     windows are turned by their recording's upright first, as the pipeline turns windows
     at run time (a wearer's corrections are not: they enter as `train --personal` reads
     them, each span on its own)."""
-    if not settings.follow_placement:
-        return features
     routine = case.calibration
-    target = upright(features[routine], data.labels[case.rows[routine]] == "walking")
-    if target is None:
-        return features
+    labels = data.labels[case.rows]
+    target = _walking_upright(features[routine], labels[routine], settings)
+    placed, _ = _into_placement(features, labels, data.segments[case.rows], case.base_proba,
+                                tuple(str(c) for c in case.base.classes), target)
     out = np.array(features, dtype=np.float64)
-    classes = tuple(str(c) for c in case.base.classes)
-    segments = data.segments[case.rows]
-    for segment in np.unique(segments[routine]):
-        mine = np.flatnonzero(segments == segment)
-        placed = in_placement(case.base_proba[mine], features[mine], classes, target)
-        if placed is not None:
-            in_routine = np.isin(mine, routine)
-            out[mine[in_routine]] = placed[in_routine]
+    out[routine] = placed[routine]
     return out
 
 

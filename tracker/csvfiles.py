@@ -98,7 +98,11 @@ def check_output(path: str | Path, **kept: str | Path | None) -> None:
                 raise UsageError(f"{path}: is the {what} itself; writing the output there "
                                  f"would replace it")
     except OSError as error:
-        raise UsageError(f"{path}: cannot write here ({error.strerror or error})") from None
+        raise _cannot_write(path, error) from None
+
+
+def _cannot_write(path: Path, error: OSError) -> UsageError:
+    return UsageError(f"{path}: cannot write here ({error.strerror or error})")
 
 
 @contextmanager
@@ -122,7 +126,7 @@ def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
         # mkstemp makes the file private; give it the mode a plain open would have.
         os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _new_file_mode())
     except OSError as error:
-        raise UsageError(f"{path}: cannot write here ({error.strerror or error})") from None
+        raise _cannot_write(path, error) from None
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             yield stream

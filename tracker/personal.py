@@ -95,7 +95,8 @@ class PersonalForest:
     """The base trees plus what was learnt from one person.
 
     ``predict_proba`` takes the base design matrix with the person's feature columns
-    appended (see :meth:`PersonalModel.design_matrix`)."""
+    appended, as one stretch of wear; :class:`PersonalModel` keeps the two apart
+    (``window_numbers``) until a segment is whole."""
 
     forest: CompactForest
     columns: np.ndarray  # (d,) indices into FEATURE_NAMES of the personal features
@@ -177,10 +178,6 @@ class PersonalForest:
 @dataclass
 class PersonalModel(PostureModel):
     """A :class:`PostureModel` whose classifier also reads the person's feature columns."""
-
-    def design_matrix(self, base_features: np.ndarray) -> np.ndarray:
-        base = super().design_matrix(base_features)
-        return np.hstack((base, base_features[:, self.personal.columns]))
 
     def window_numbers(self, windows: np.ndarray) -> np.ndarray:
         """The base posteriors and the person's features of each window: the personal

@@ -25,6 +25,7 @@ STANDARD_GRAVITY = 9.80665  # m/s² per g
 UNIT_SCALE = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY}
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 200.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+UNIX_SECONDS_HINT = "t is seconds: give date-times as Unix seconds (seconds since 1970-01-01 UTC)"
 DEFAULT_CHUNK_ROWS = 500_000
 # A gap in t longer than this splits the recording: no window may span it.
 MAX_GAP_S = 2.0
@@ -136,7 +137,6 @@ def read_recording(
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty")
     info = info if info is not None else RecordingInfo(path)
-    info.bytes_total = path.stat().st_size
     checker = _ChunkChecker(path, UNIT_SCALE[units], rate_hz, info)
     fmt = detect_format(path)
     tables = (
@@ -307,8 +307,7 @@ class _ChunkChecker:
 
     def _numeric(self, column: pd.Series, name: str, first_line: int, line_word: str) -> np.ndarray:
         if pd.api.types.is_datetime64_any_dtype(column.dtype):
-            raise InputError(self.path, f"column {name} holds date-times; {name} is seconds: "
-                             "give them as Unix seconds (seconds since 1970-01-01 UTC)",
+            raise InputError(self.path, f"column {name} holds date-times; {UNIX_SECONDS_HINT}",
                              first_line, line_word)
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
             column.dtype
@@ -321,8 +320,7 @@ class _ChunkChecker:
             value = str(column.iloc[i])
             hint = ""
             if name == "t" and _is_date_time(value):
-                hint = ("; t is seconds: give date-times as Unix seconds (seconds since "
-                        "1970-01-01 UTC)")
+                hint = f"; {UNIX_SECONDS_HINT}"
             raise InputError(
                 self.path,
                 f"column {name} has a non-numeric value {value[:40]!r}{hint}",
@@ -419,9 +417,10 @@ class _ChunkChecker:
             if diffs.size >= 10 and regular.size < diffs.size // 2:
                 # Most steps longer than a gap: t is not in seconds.  Say so now; each
                 # step would otherwise be a gap, slowly, until the end of the file.
-                raise InputError(self.path, "most steps in t are longer than "
-                                 f"{MAX_GAP_S:g} s (median {float(np.median(diffs)):.3g}); "
-                                 f"t must be seconds{_time_unit_hint(float(np.median(diffs)))}")
+                step = float(np.median(diffs))
+                raise InputError(self.path, f"most steps in t are longer than {MAX_GAP_S:g} s "
+                                 f"(median {step:.3g}); t must be seconds"
+                                 f"{_time_unit_hint(step)}")
             if regular.size >= 10:
                 info.rate_hz = self.rate_hz or float(1.0 / np.median(regular))
                 self._check_rate()

@@ -556,6 +556,11 @@ class Store:
         )[0]
         return float(size) / (3 * n) if n else 0.0
 
+    def participants(self) -> list[str]:
+        """Everyone with a row in any table that holds participants' rows."""
+        union = " UNION ".join(f"SELECT participant_id FROM {t}" for t in PARTICIPANT_TABLES)
+        return sorted(str(row[0]) for row in self.query_rows(union))
+
     def participant_rows(self, participant: str) -> dict[str, int]:
         """How many rows of `participant` each table holds."""
         return {table: int(self.query_scalar(

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         rows = store.participant_rows(args.participant)
         models = _personal_models(location, args.participant)
         if not any(rows.values()) and not models:
-            near = [p for p in _stored_participants(store)
+            near = [p for p in store.participants()
                     if p.casefold() == args.participant.casefold()]
             if near:  # ids are exact: say so, rather than "done" with nothing deleted
                 raise UsageError(f"nothing stored for participant {args.participant!r}, "
@@ -57,11 +57,6 @@ def run(args: argparse.Namespace) -> int:
     if forgotten.note:
         print(f"note: {forgotten.note}", file=sys.stderr)
     return 0
-
-
-def _stored_participants(store: Store) -> list[str]:
-    return [str(row[0]) for row in store.query_rows(
-        "SELECT participant_id FROM windows UNION SELECT participant_id FROM raw_chunks")]
 
 
 def _personal_models(location: Path | str, participant: str) -> list[Path]:
