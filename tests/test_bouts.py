@@ -14,6 +14,7 @@ from tracker.bouts import (
     daily_summary,
     posture_transitions,
     sit_to_stand_transitions,
+    sitting_bouts,
     summarise,
 )
 
@@ -88,6 +89,30 @@ def test_summary_counts_long_bouts_and_breaks_per_sedentary_hour() -> None:
     # A day without sedentary time has no rate (an empty cell), not a rate of 0.
     standing_only = summarise(bouts_from_windows(windows(("standing", 30), ("walking", 5))))
     assert standing_only["breaks"] == 0 and pd.isna(standing_only["breaks_per_sedentary_hour"])
+
+
+def test_a_short_gap_in_the_data_does_not_cut_a_sitting_bout() -> None:
+    # 20 + 25 min of sitting around a 10 s reconnect: one 45-minute bout, the gap left out
+    # of its length and of the sitting time.  The gap as an `unknown` row or as no row.
+    for gap in ("unknown", "gap"):
+        bouts = bouts_from_windows(windows(("sitting", 20), (gap, 1 / 6), ("sitting", 25)))
+        s = summarise(bouts)
+        assert s["sitting_bouts"] == 1 and s["sitting_bouts_30min"] == 1, gap
+        assert s["longest_sitting_bout_min"] == pytest.approx(45)
+        assert s["sitting_in_bouts_30min_min"] == pytest.approx(45)
+        assert s["sitting_min"] == pytest.approx(45)
+        assert sitting_bouts(bouts)["gap_s"].tolist() == pytest.approx([10])
+
+
+def test_a_long_gap_or_anything_known_between_ends_the_bout() -> None:
+    long_gap = summarise(bouts_from_windows(windows(("sitting", 20), ("unknown", 3),
+                                                    ("sitting", 25))))
+    assert long_gap["sitting_bouts"] == 2 and long_gap["sitting_bouts_30min"] == 0
+    assert long_gap["longest_sitting_bout_min"] == pytest.approx(25)
+    for between in ("standing", "lying", "nonwear"):
+        s = summarise(bouts_from_windows(windows(("sitting", 20), ("unknown", 0.5),
+                                                 (between, 0.5), ("sitting", 25))))
+        assert s["sitting_bouts_30min"] == 0, between
 
 
 def test_daily_summary_splits_at_local_midnight_across_dst() -> None:

@@ -193,3 +193,25 @@ def test_an_id_with_a_control_character_is_refused(tmp_path: Path,
     assert caught.value.code == 2
     assert "control character '\\r'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_reconnect_inside_a_long_sitting_bout_leaves_one_bout(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 40 minutes of one person's real thigh sitting with 8 s missing after 18 minutes,
+    # as a Bluetooth reconnect leaves it: still one bout of at least 30 minutes.
+    from tracker.scenarios import posture_material
+
+    rate = 20.0
+    sitting = posture_material("thigh", "sitting", rate)
+    xyz = np.resize(sitting, (int(40 * 60 * rate), 3))
+    t = np.arange(len(xyz)) / rate
+    t[t >= 18 * 60] += 8.0
+    recording = tmp_path / "rec.csv"
+    pd.DataFrame({"t": t, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]}).to_csv(
+        recording, index=False)
+    out = tmp_path / "labels.csv"
+    assert main(["classify", str(recording), "--location", "thigh", "-o", str(out)]) == 0
+    summary = capsys.readouterr().out
+    labels = pd.read_csv(out)
+    assert "unknown" in set(labels["label"])  # the gap is not called sitting
+    assert "Sitting bouts >= 30 min:  1 " in summary, summary

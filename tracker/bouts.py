@@ -3,6 +3,10 @@
 Definitions follow the Sedentary Behavior Research Network (SBRN) terminology
 (Tremblay et al., Int J Behav Nutr Phys Act 14:75, 2017):
 - a *bout* is an uninterrupted run of windows with one label; a gap in the data ends it;
+- a *sitting bout*, for its length (the 30 and 60 min thresholds, the longest bout), goes
+  on across a gap in the data of at most `BOUT_GAP_TOLERANCE_S` with sitting on both
+  sides: a Bluetooth reconnect, or a recording split into two files, does not cut a
+  45-minute bout in two.  Its length is the sitting time; the gap's time is not counted;
 - *sedentary* is sitting or lying; lying is reported apart from sitting;
 - a *break* is a non-sedentary bout (standing and/or walking) between two sedentary bouts;
 - a *sit-to-stand transition* is a sedentary bout followed directly by an upright one
@@ -34,6 +38,10 @@ from tracker.labels import (
 # Windows whose ends meet within this much are contiguous (float round-off).
 CONTIGUOUS_S = 1e-3
 LONG_BOUTS_MIN = (30, 60)
+# The coach's default `streak_gap_tolerance_min` too: what the dashboard calls one streak
+# is one bout in the exports.  Long enough for a reconnect (seconds) or a battery swap,
+# short enough that time unaccounted for cannot hide a walk.
+BOUT_GAP_TOLERANCE_S = 120.0
 ACTIVPAL_NONWEAR_CODE = 4
 
 
@@ -55,6 +63,33 @@ def bouts_from_windows(windows: pd.DataFrame) -> pd.DataFrame:
     bouts = pd.DataFrame({"start": start[first], "end": end[last], "label": label[first]})
     bouts["duration_s"] = bouts["end"] - bouts["start"]
     return bouts
+
+
+def sitting_bouts(bouts: pd.DataFrame,
+                  gap_tolerance_s: float = BOUT_GAP_TOLERANCE_S) -> pd.DataFrame:
+    """Sitting bouts joined across short gaps in the data: start, end, sitting_s (the
+    time sitting, gaps left out) and gap_s.
+
+    Two sitting bouts are one when nothing but time without data (`unknown` rows, or no
+    rows at all) lies between them and that time is at most `gap_tolerance_s`.
+    """
+    known = bouts[bouts["label"] != UNKNOWN]
+    label = known["label"].to_numpy(dtype=object)
+    start = known["start"].to_numpy(dtype=np.float64)
+    end = known["end"].to_numpy(dtype=np.float64)
+    sitting = label == SITTING
+    # A sitting bout goes on from the one before when that one, with only a short gap
+    # between them, was sitting too.
+    goes_on = np.zeros(len(label), dtype=bool)
+    goes_on[1:] = sitting[1:] & sitting[:-1] & (start[1:] - end[:-1] <= gap_tolerance_s)
+    chosen = np.flatnonzero(sitting)
+    group = np.cumsum(~goes_on[chosen])
+    parts = pd.DataFrame({"group": group, "start": start[chosen], "end": end[chosen],
+                          "sitting_s": end[chosen] - start[chosen]})
+    joined = parts.groupby("group").agg(start=("start", "min"), end=("end", "max"),
+                                        sitting_s=("sitting_s", "sum"))
+    joined["gap_s"] = joined["end"] - joined["start"] - joined["sitting_s"]
+    return joined.reset_index(drop=True)
 
 
 def _activity_runs(bouts: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +160,7 @@ def summarise(bouts: pd.DataFrame) -> dict[str, float]:
     summary["wear_min"] = sum(summary[f"{label}_min"] for label in POSTURES)
     sedentary_min = summary[f"{SITTING}_min"] + summary[f"{LYING}_min"]
     summary["sedentary_min"] = sedentary_min
-    sitting = bouts.loc[bouts["label"] == SITTING, "duration_s"] / 60.0
+    sitting = sitting_bouts(bouts)["sitting_s"] / 60.0
     summary["sitting_bouts"] = len(sitting)
     for threshold in LONG_BOUTS_MIN:
         long = sitting[sitting >= threshold]
