@@ -307,3 +307,21 @@ def test_demo_contract_exits_zero_with_a_complete_store(tmp_path: Path) -> None:
         samples = store.connection.execute("SELECT sum(n_samples) FROM raw_chunks").fetchone()[0]
     assert samples == 1200 * 52
     assert len(windows) == 1200 / 5 and (windows["label"] == "sitting").mean() > 0.9
+
+
+def test_the_demo_ends_by_itself_when_the_replayed_day_is_over(tmp_path: Path) -> None:
+    # No --duration: the band's day starts before the collector connects, so only the
+    # emulator can say the day is over.  Before it did, the demo waited for ever.
+    db = tmp_path / "demo.sqlite"
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "demo", "--no-dashboard", "--speed", "60",
+         "--scenario", "quick-demo", "--db", str(db)], capture_output=True, text=True,
+        timeout=120, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert "replay finished" in result.stdout
+    with Store.open(db, readonly=True) as store:
+        windows = store.windows()
+    # quick-demo: 10 minutes, the last two sitting; all but the first moments are stored.
+    assert windows["end_s"].max() - windows["start_s"].min() > 7 * 60
+    known = windows[windows["label"] != "unknown"]  # the last, partial window is unknown
+    assert known["label"].iloc[-6:].tolist() == ["sitting"] * 6

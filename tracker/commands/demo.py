@@ -10,11 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import HelpFormatter, UsageError
+
+# Wall seconds between the band's last notification and the collector's stop.
+LAST_DATA_DRAIN_S = 1.0
 
 
 def add_parser(subparsers: Any) -> None:
@@ -64,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = SCENARIOS[args.scenario]
     duration = args.duration or scenario.minutes * 60
     emulator = _start_emulator(args)
+    replay_over = _watch_for_motion_end(emulator)
     dashboard = None
     try:
         if not args.no_dashboard:
@@ -73,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"dashboard: http://localhost:{args.port}", flush=True)
         print(f"replaying {duration / 3600:.1f} h of '{args.scenario}' at {args.speed:g}x "
               f"(about {duration / args.speed / 60:.1f} min) into {db}", flush=True)
-        code = asyncio.run(_collect(db, scenario.location, args.speed, duration, args.notify))
+        code = asyncio.run(_collect(db, scenario.location, args.speed,
+                                    args.duration, args.notify, replay_over))
         print("replay finished", flush=True)
         if dashboard is not None:
             signal.signal(signal.SIGTERM, _interrupt)
@@ -102,8 +108,36 @@ def _start_emulator(args: argparse.Namespace) -> subprocess.Popen[str]:
     return process
 
 
-async def _collect(db: Path, location: str, speed: float, duration: float,
-                   notify: bool) -> int:
+def _watch_for_motion_end(emulator: subprocess.Popen[str]) -> threading.Event:
+    """An event set once the emulated band has sent its scenario's last sample.
+
+    The band's day starts when the band does, and the collector connects a little later,
+    so the collector cannot tell the end of the day by counting band time: it learns it
+    from the emulator's `motion ended` line instead."""
+    from tracker.emulator.cli import MOTION_ENDED
+
+    over = threading.Event()
+
+    def read() -> None:
+        assert emulator.stdout is not None
+        for line in emulator.stdout:  # read to the end, so the emulator never blocks
+            if line.startswith(MOTION_ENDED):
+                over.set()
+
+    threading.Thread(target=read, name="emulator-output", daemon=True).start()
+    return over
+
+
+async def _stop_when_over(replay_over: threading.Event, stop: asyncio.Event) -> None:
+    while not replay_over.is_set():
+        await asyncio.sleep(0.2)
+    # The last notification left the band just before; let it reach the collector.
+    await asyncio.sleep(LAST_DATA_DRAIN_S)
+    stop.set()
+
+
+async def _collect(db: Path, location: str, speed: float, duration: float | None,
+                   notify: bool, replay_over: threading.Event) -> int:
     from tracker.commands.collect import run_collector
     from tracker.config import WEEKDAYS, CoachSettings, NotifySettings, Settings
 
@@ -111,8 +145,14 @@ async def _collect(db: Path, location: str, speed: float, duration: float,
     settings = Settings(coach=CoachSettings(working_days=WEEKDAYS),
                         notify=NotifySettings(desktop=notify))
     nine = datetime.now().astimezone().replace(hour=9, minute=0, second=0, microsecond=0)
-    return await run_collector(db=db, device="Polar", location=location, settings=settings,
-                               time_scale=speed, origin=nine.timestamp(), duration_s=duration)
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_stop_when_over(replay_over, stop))
+    try:
+        return await run_collector(db=db, device="Polar", location=location,
+                                   settings=settings, time_scale=speed,
+                                   origin=nine.timestamp(), duration_s=duration, stop=stop)
+    finally:
+        watcher.cancel()
 
 
 def _interrupt(_signal: int, _frame: object) -> None:

@@ -93,6 +93,8 @@ class Band:
         self._silent_until = 0.0
         self._wake_handle: asyncio.TimerHandle | None = None
         self._tasks: dict[str, asyncio.Task[Any]] = {}
+        # Set when a stream has sent the motion's last sample: a replayed day is over.
+        self.motion_ended = asyncio.Event()
 
     # ---- time ----------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 Contract: the first stdout line is ``DBUS_SYSTEM_BUS_ADDRESS=<address>`` (flushed once the
 band can be found); export it in another process and bleak there sees the band. Further
 lines are informational (``key=value`` words), including one ``buzz ...`` line per
-vibration. SIGINT/SIGTERM stop the band, kill the bus daemon, delete its directory and
-exit 0.
+vibration and ``motion ended ...`` once a stream has sent the scenario's last sample.
+SIGINT/SIGTERM stop the band, kill the bus daemon, delete its directory and exit 0.
 """
 
 from __future__ import annotations
@@ -113,6 +113,9 @@ def make_band(profile: str, scenario: str, speed: float, device_id: str | None =
     return factory(source, **kwargs)
 
 
+MOTION_ENDED = "motion ended"
+
+
 def _print(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -136,6 +139,7 @@ async def _serve(band: Band, fault_spec: str) -> None:
             tasks.append(asyncio.create_task(run_fault_schedule(band, schedule)))
         if isinstance(band, InfiniTimeBand):
             tasks.append(asyncio.create_task(_report_buzzes(band)))
+        tasks.append(asyncio.create_task(_report_motion_end(band)))
         await stop.wait()
         for task in tasks:
             task.cancel()
@@ -143,6 +147,13 @@ async def _serve(band: Band, fault_spec: str) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     _print("stopped")
+
+
+async def _report_motion_end(band: Band) -> None:
+    # Whoever replays a day through the band (the demo) learns here that it is over: the
+    # band itself only goes quiet, as a real one never would.
+    await band.motion_ended.wait()
+    _print(f"{MOTION_ENDED} band_time_s={band.band_elapsed_s():.3f}")
 
 
 async def _report_buzzes(band: InfiniTimeBand) -> None:

@@ -127,6 +127,7 @@ class InfiniTimeBand(Band):
             await self.sleep_until_band(index / rate)
             reading = self.reading_at(index)
             if reading is None:
+                self.motion_ended.set()
                 return  # the motion source has ended
             if reading != previous:
                 payload = encode_infinitime_motion(*reading)

@@ -287,6 +287,7 @@ class PolarBand(Band):
         while True:
             window = self.timeline.window(index, lookahead, rate)
             if len(window) == 0:
+                self.motion_ended.set()
                 return  # the motion source has ended: the band goes quiet
             mg = self.to_milli_g(window)
             n = max(1, self.samples_per_frame(mg))
