@@ -66,6 +66,34 @@ def test_parquet_input_and_db_output_then_export(tmp_path: Path) -> None:
     assert [r["date"] for r in rows] == ["2024-05-06"]
 
 
+def test_export_counts_days_in_the_zone_the_data_was_classified_in(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = pd.read_csv(SAMPLE)[["t", "x", "y", "z"]]
+    recording = tmp_path / "rec.csv"
+    frame.to_csv(recording, index=False)
+    db = tmp_path / "s.sqlite"
+
+    def classify(device: str, zone: str) -> None:
+        assert main(["classify", str(recording), "--location", "waist", "-o",
+                     str(tmp_path / f"{device}.csv"), "--db", str(db), "--device", device,
+                     "--start", "2024-05-06T23:30", "--tz", zone, "-q"]) == 0
+
+    # 23:30 in Auckland: the day is the 6th there, the 6th at 11:30 in UTC.  Exported on
+    # a machine in any zone, the days are Auckland's without a --tz.
+    classify("band", "Pacific/Auckland")
+    daily = tmp_path / "daily.csv"
+    assert main(["export", "daily", "--db", str(db), "-o", str(daily)]) == 0
+    rows = list(csv.DictReader(daily.open()))
+    assert rows[0]["date"] == "2024-05-06" and rows[0]["day_start"].endswith("+12:00")
+    assert "Pacific/Auckland" in capsys.readouterr().err
+    # A second device classified in another zone: which one is for the user to say.
+    classify("other", "Europe/Berlin")
+    assert main(["export", "daily", "--db", str(db), "-o", str(daily)]) == 2
+    assert "Europe/Berlin, Pacific/Auckland" in capsys.readouterr().err
+    assert main(["export", "daily", "--db", str(db), "-o", str(daily), "--tz", "UTC"]) == 0
+    assert {r["day_start"][-6:] for r in csv.DictReader(daily.open())} == {"+00:00"}
+
+
 def test_db_needs_a_start_for_relative_time(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "labels.csv"

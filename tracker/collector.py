@@ -40,6 +40,7 @@ from tracker.posture_model import PostureModel
 from tracker.store import COLLECTOR_STATUS_KEY, Store, StoreLocation, quantise
 from tracker.store_backends import is_database_url, redact
 from tracker.suggestions import DayContext, next_suggestion
+from tracker.timezones import STORED_ZONE_KEY, zone_name
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class Collector:
             self.store = self._open_claimed()
             self._resume_last_segment()
             self._restore_coach()
+            if (zone := zone_name(self.tz)) is not None:
+                self._set_meta(STORED_ZONE_KEY, zone)
             self.session = BandSession(self.options.device, self._on_samples,
                                        profiles=band_profiles(self.settings.custom_band),
                                        time_scale=self.options.time_scale,

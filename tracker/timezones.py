@@ -16,6 +16,18 @@ def local_timezone() -> tzinfo:
         return ZoneInfo("UTC")
 
 
+# The store's meta key for the zone a participant's device was classified in: `export`
+# counts days in it unless told otherwise, so a study classified in its own zone is not
+# cut at the analyst's midnight.
+STORED_ZONE_KEY = "timezone"
+
+
+def zone_name(tz: tzinfo) -> str | None:
+    """The IANA name of a zone (None for a fixed offset, which has no name to keep)."""
+    key = getattr(tz, "key", None)
+    return str(key) if key else None
+
+
 def timezone_named(name: str | None) -> tzinfo:
     """An IANA zone such as 'Europe/Berlin'; the machine's zone for None or 'local'."""
     if name is None or name == "local":

@@ -23,7 +23,7 @@ from tracker.recording import (
 )
 from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
 from tracker.summary import format_summary
-from tracker.timezones import parse_datetime, timezone_named
+from tracker.timezones import STORED_ZONE_KEY, parse_datetime, timezone_named, zone_name
 
 LOCATIONS = ("thigh", "waist", "wrist")
 # A `t` above this (2001-09-09) is taken as Unix time; below, as time since some start.
@@ -160,6 +160,9 @@ def _classify_to_csv(chunks: Any, model: Classifier, args: argparse.Namespace,
             columns=["start", "end", "label", "confidence"])
         if store is not None and not windows.empty:
             assert offset is not None
+            if (name := zone_name(tz)) is not None:
+                store.set_meta(STORED_ZONE_KEY, name, participant=args.participant,
+                               device=device)
             bouts = bout_rules.bouts_from_windows(windows)
             stored = pd.DataFrame({"start": bouts["start"] + offset,
                                    "end": bouts["end"] + offset, "label": bouts["label"]})

@@ -13,7 +13,7 @@ from tracker.csvfiles import check_output
 from tracker.export import EXPORT_KINDS, day_range_seconds, export
 from tracker.store import Store, StoreLocation, StoreOutdated, default_store, store_location
 from tracker.store_backends import is_database_url
-from tracker.timezones import timezone_named
+from tracker.timezones import STORED_ZONE_KEY, timezone_named
 
 KIND_HELP = {
     "windows": "one row per window: label, confidence, probabilities",
@@ -54,8 +54,9 @@ def add_parser(subparsers: Any) -> None:
                         help="first local calendar day to include (YYYY-MM-DD)")
     parser.add_argument("--to", dest="last", type=_date, metavar="DATE",
                         help="last local calendar day to include (YYYY-MM-DD)")
-    parser.add_argument("--tz", default="local", help="time zone of the days and of the "
-                        "ISO times (IANA name, default: this machine's)")
+    parser.add_argument("--tz", help="time zone of the days and of the ISO times (IANA "
+                        "name; default: the zone the data was classified or collected in, "
+                        "else this machine's)")
     parser.add_argument("--participant", help="only this participant")
     parser.set_defaults(run=run)
 
@@ -64,12 +65,17 @@ def run(args: argparse.Namespace) -> int:
     if args.first and args.last and args.first > args.last:
         raise UsageError(f"--from {args.first} is after --to {args.last}")
     try:
-        tz = timezone_named(args.tz)
+        timezone_named(args.tz)
     except ValueError as error:
         raise UsageError(str(error)) from None
     path = args.db or default_store()
     check_output(args.output, store=None if is_database_url(path) else path)
     with _open_for_reading(path) as store:
+        zone = args.tz or _stored_zone(store, args.participant)
+        try:
+            tz = timezone_named(zone)
+        except ValueError as error:  # a kept name this machine's zone data lacks
+            raise UsageError(f"{error}; pass --tz") from None
         if args.table != "raw":
             rows = export(store, args.table, args.output, tz, args.first, args.last,
                           args.participant)
@@ -85,6 +91,18 @@ def run(args: argparse.Namespace) -> int:
                               args.participant, on_rows=progress.update)
     print(f"wrote {rows:,} {args.table} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+def _stored_zone(store: Store, participant: str | None) -> str:
+    """The one zone the data was classified or collected in ('local' if none is kept)."""
+    zones = sorted({zone for _, _, zone in store.meta_values(STORED_ZONE_KEY, participant)})
+    if len(zones) > 1:
+        raise UsageError(f"the data was classified in {len(zones)} time zones "
+                         f"({', '.join(zones)}); pass --tz to say which to count days in")
+    if zones:
+        print(f"days in {zones[0]}, the zone the data was classified in (--tz to change)",
+              file=sys.stderr)
+    return zones[0] if zones else "local"
 
 
 def _open_for_reading(path: StoreLocation) -> Store:
