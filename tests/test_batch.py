@@ -268,3 +268,14 @@ def test_relative_time_is_refused_with_the_file_named(tmp_path: Path) -> None:
     assert outcome.error is not None
     assert outcome.error.startswith(f"{recording.path}: t starts at 0, which is not Unix time")
     assert not list((tmp_path / "out").rglob("*.csv"))
+
+
+def test_a_model_of_another_location_stops_the_study_before_it_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = tmp_path / "study"
+    study.mkdir()
+    thigh = Path(__file__).resolve().parents[1] / "tracker" / "models" / "thigh.skops"
+    assert main(["batch", str(study), "-o", str(tmp_path / "out"), "--location", "wrist",
+                 "--model", str(thigh)]) == 2
+    assert "a model for the thigh, not the wrist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

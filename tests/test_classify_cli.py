@@ -183,13 +183,16 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, output: st
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--model", "MODEL"], "not a sitting-tracker model file"),
+    (["--model", "THIGH"], "a model for the thigh, not the waist"),
     (["--rate", "1"], "supported rates are 10-200 Hz"),
 ])
 def test_a_bad_model_file_or_rate_is_one_line(tmp_path: Path, extra: list[str],
                                               message: str) -> None:
     not_a_model = tmp_path / "model.skops"
     not_a_model.write_text("t,x,y,z\n")
-    extra = [str(not_a_model) if e == "MODEL" else e for e in extra]
+    thigh = REPO / "tracker" / "models" / "thigh.skops"
+    extra = [str(not_a_model) if e == "MODEL" else str(thigh) if e == "THIGH" else e
+             for e in extra]
     out = tmp_path / "labels.csv"
     result = subprocess.run(
         [sys.executable, "-m", "tracker.cli", "classify", str(SAMPLE), "--location", "waist",

@@ -17,8 +17,7 @@ from tracker.batch import (
     run_batch,
 )
 from tracker.cli_errors import UsageError
-from tracker.commands.classify import LOCATIONS
-from tracker.recording import InputError
+from tracker.commands.classify import LOCATIONS, load_model
 from tracker.timezones import timezone_named
 
 DESCRIPTION = f"""\
@@ -88,8 +87,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         timezone_named(str(tz))
     except ValueError as error:
         raise UsageError(f"--tz: {error}") from None
-    if args.model is not None and not args.model.is_file():
-        raise InputError(args.model, "no such model file")
+    if args.model is not None:
+        load_model(args.location, args.model)  # a bad file stops the study before it starts
     return Settings(location=args.location, tz=str(tz), units=args.units,
                     model=str(args.model.resolve()) if args.model else None,
                     participant_from=args.participant_from)

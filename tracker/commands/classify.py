@@ -75,9 +75,15 @@ def load_model(location: str, path: Path | None) -> Classifier:
     if not path.is_file():
         raise InputError(path, "no such model file")
     try:
-        return PostureModel.load(path)
+        model = PostureModel.load(path)
     except Exception as error:  # a zip, npz or skops file of something else, or no zip
         raise InputError(path, f"not a sitting-tracker model file ({error})") from None
+    if model.location != location:
+        # Another placement's model reads the angles of another body part: its labels
+        # would look plausible and be wrong.
+        raise InputError(path, f"a model for the {model.location}, not the {location} "
+                         "(--location)")
+    return model
 
 
 def run(args: argparse.Namespace) -> int:
