@@ -94,6 +94,26 @@ def test_export_counts_days_in_the_zone_the_data_was_classified_in(
     assert {r["day_start"][-6:] for r in csv.DictReader(daily.open())} == {"+00:00"}
 
 
+@pytest.mark.parametrize(("start", "message"), [
+    ("2024-03-31T02:30", "does not exist in Europe/Berlin"),
+    ("2024-10-27T02:30", "happens twice in Europe/Berlin"),
+])
+def test_a_start_at_a_daylight_saving_change_needs_its_offset(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], start: str, message: str) -> None:
+    def classify(when: str) -> int:
+        return main(["classify", str(SAMPLE), "--location", "waist", "-o",
+                     str(tmp_path / "labels.csv"), "--db", str(tmp_path / "s.sqlite"),
+                     "--start", when, "--tz", "Europe/Berlin", "-q"])
+
+    assert classify(start) == 2
+    error = capsys.readouterr().err
+    assert message in error and f"{start}:00+02:00" in error, error
+    assert classify(f"{start}+02:00") == 0
+    with Store.open(tmp_path / "s.sqlite", readonly=True) as store:
+        assert store.windows()["start_s"].min() == pytest.approx(
+            pd.Timestamp(f"{start}+02:00").timestamp())
+
+
 def test_db_needs_a_start_for_relative_time(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "labels.csv"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -46,4 +46,22 @@ def parse_datetime(text: str, tz: tzinfo) -> datetime:
     except ValueError:
         raise ValueError(f"not an ISO 8601 date-time: {text!r} (e.g. 2024-05-01T08:30)") \
             from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    if moment.tzinfo:
+        return moment
+    earlier, later = moment.replace(tzinfo=tz, fold=0), moment.replace(tzinfo=tz, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier
+    # A wall-clock time at a daylight-saving change: skipped (spring) or twice (autumn).
+    # Guessing would put every stored time an hour off, so the user says which.
+    exists = earlier.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == moment
+    offsets = " or ".join(_offset_text(m) for m in (earlier, later))
+    if exists:
+        raise ValueError(f"{text} happens twice in {tz} (clocks go back): add the UTC "
+                         f"offset, {offsets}")
+    raise ValueError(f"{text} does not exist in {tz} (clocks go forward): add the UTC "
+                     f"offset the recording's clock had, {offsets}")
+
+
+def _offset_text(moment: datetime) -> str:
+    offset = moment.isoformat()[-6:]
+    return f"{moment.replace(tzinfo=None).isoformat()}{offset}"
