@@ -88,6 +88,12 @@ def test_an_hour_of_perfect_stillness_is_nonwear_not_sitting() -> None:
     assert nonwear["start"].min() == pytest.approx(3600, abs=10)
     assert nonwear["end"].max() == pytest.approx(3600 + 75 * 60, abs=10)
     assert (rows.loc[rows["start"] < 3500, "label"] == "sitting").all()
+    # Non-wear is stillness, not a posture the model weighed: no confidence.  Elsewhere
+    # the confidence is the probability of the label given.
+    assert nonwear["confidence"].isna().all()
+    worn = rows[rows["label"].isin(["sitting", "standing", "walking"])]
+    given = [row[f"p_{row['label']}"] for _, row in worn.iterrows()]
+    assert worn["confidence"].tolist() == pytest.approx(given)
 
 
 def test_open_segment_rows_grow_live_and_end_as_the_final_rows() -> None:

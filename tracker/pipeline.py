@@ -212,8 +212,13 @@ def _moving_sum(values: np.ndarray, k: int) -> np.ndarray:
 
 def _window_rows(starts: np.ndarray, window_s: float, labels: np.ndarray, proba: np.ndarray,
                  classes: tuple[str, ...]) -> pd.DataFrame:
+    # The probability of the label given, not the largest one: where smoothing overrules a
+    # window, its confidence says that the window itself leant the other way.  Non-wear
+    # comes from stillness, not from the model, so it has no confidence.
+    given = pd.Index(classes).get_indexer(labels)  # -1: not a class of the model
+    confidence = np.where(given >= 0, proba[np.arange(len(proba)), given], np.nan)
     frame = pd.DataFrame({"start": starts, "end": starts + window_s, "label": labels,
-                          "confidence": np.round(proba.max(axis=1), 4)})
+                          "confidence": np.round(confidence, 4)})
     for posture in POSTURES:
         frame[f"p_{posture}"] = np.round(proba[:, classes.index(posture)], 4) \
             if posture in classes else np.nan
