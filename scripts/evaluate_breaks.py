@@ -1,17 +1,20 @@
 """Are short walks between two sitting bouts found?  (They are breaks in SBRN terms.)
 
-Usage: python scripts/evaluate_breaks.py [--locations wrist thigh]
+Usage: python scripts/evaluate_breaks.py [--locations wrist thigh] [--held-out]
 
 For each WISDM subject (wrist, thigh): 80 s of their sitting, K s of their walking, 80 s
-more sitting, joined end to end and classified with the shipped model; a break is found
-when any window over the walk is not called sitting.  Printed per smoothing strength
-(HMM self-transition), with the shipped model's own marked, together with the windows
-outside the walk called something else than sitting (false breaks).
+more sitting, joined end to end and classified; a break is found when any window over
+the walk is not called sitting.  K = 0 joins the two sittings with no walk: what is
+"found" there is a false break.  Printed per smoothing strength (HMM self-transition),
+with the shipped model's own marked, together with the windows outside the walk called
+something else than sitting (false break windows).
 
-Caveats: the shipped models were trained on these people, so this measures what the
-smoothing and the neighbour context do to a short walk, not accuracy on new people; and
-in WISDM the phone was put back in the pocket between activities, so the joins are
-cleaner or harsher than real standing up.  Takes a few seconds.
+By default the shipped models classify, and they were trained on these people: that
+measures what the smoothing and the neighbour context do to a short walk.  --held-out
+fits the shipped recipe once per fold of five without the fold's people and classifies
+each person with the model that never saw them (about a minute per location).  In WISDM
+the phone was put back in the pocket between activities, so the joins are cleaner or
+harsher than real standing up.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from tracker.labels import SITTING
-from tracker.posture_model import load_default_model
+from tracker.model import TrainingConfig, fold_models
+from tracker.posture_model import PostureModel, load_default_model
 from tracker.signal import split_segments, window_view
 from tracker.smoothing import sticky_transition, viterbi
 from tracker.training_data import WISDM_FILE
@@ -50,19 +54,30 @@ def _sequences(location: str) -> list[tuple[int, int, np.ndarray]]:
         n = int(RATE_HZ)
         if len(sitting) < n * (2 * SIT_S + 10) or len(walking) < n * (20 + max(WALK_S)):
             continue
-        for seconds in WALK_S:
+        for seconds in (0, *WALK_S):
             samples = np.vstack([sitting[:n * SIT_S], walking[n * 20:n * (20 + seconds)],
                                  sitting[n * (SIT_S + 10):n * (2 * SIT_S + 10)]])
             out.append((int(subject), seconds, samples))
     return out
 
 
-def evaluate(location: str) -> None:
-    model = load_default_model(location, compact=True)
-    classes = np.array(model.classes)
+def _models(location: str, held_out: bool,
+            short_walks: bool) -> list[tuple[set[int] | None, PostureModel]]:
+    """(the people each model is to classify, None for all; the model)."""
+    if not held_out:
+        return [(None, load_default_model(location))]
+    shipped = load_default_model(location).self_transition
+    return list(fold_models(location, DATA_DIR, TrainingConfig(short_walks=short_walks),
+                            self_transition=shipped))
+
+
+def evaluate(location: str, held_out: bool, short_walks: bool = True) -> None:
     found: dict[tuple[int, float], list[bool]] = {}
     false_windows: dict[float, list[int]] = {}
-    for _, seconds, samples in _sequences(location):
+    models = _models(location, held_out, short_walks)
+    for subject, seconds, samples in _sequences(location):
+        model = next(m for people, m in models if people is None or subject in people)
+        classes = np.array(model.classes)
         (segment,) = split_segments(np.arange(len(samples)) / RATE_HZ, samples, model.rate_hz)
         proba = model.predict_proba(window_view(segment, model.window_s))
         first = int(SIT_S // model.window_s)  # first window touching the walk
@@ -71,15 +86,21 @@ def evaluate(location: str) -> None:
             labels = classes[viterbi(proba, sticky_transition(len(classes), p))]
             found.setdefault((seconds, p), []).append(bool((labels[first:last + 1] != SITTING)
                                                            .any()))
-            outside = np.r_[labels[:first - 1], labels[last + 2:]]
-            false_windows.setdefault(p, []).append(int((outside != SITTING).sum()))
-    people = len(found[(WALK_S[0], SELF_TRANSITIONS[0])])
-    print(f"== {location}: {people} people; share of walks found, by walk length")
-    print(f"{'self-transition':>16s} " + " ".join(f"{s:>5d} s" for s in WALK_S)
+            if seconds:
+                outside = np.r_[labels[:first - 1], labels[last + 2:]]
+                false_windows.setdefault(p, []).append(int((outside != SITTING).sum()))
+    people = len(found[(0, SELF_TRANSITIONS[0])])
+    whose = "held out" if held_out else "shipped models, trained on them"
+    if held_out and not short_walks:
+        whose += ", trained without short walks"
+    print(f"== {location}: {people} people ({whose}); share of walks found, by walk length "
+          "(0 s: no walk, a false break)")
+    print(f"{'self-transition':>16s} " + " ".join(f"{s:>5d} s" for s in (0, *WALK_S))
           + "   false break windows per 160 s of sitting")
+    shipped = models[0][1].self_transition
     for p in SELF_TRANSITIONS:
-        mark = " (shipped)" if abs(p - model.self_transition) < 1e-9 else ""
-        print(f"{p:>16g} " + " ".join(f"{np.mean(found[(s, p)]):7.2f}" for s in WALK_S)
+        mark = " (shipped)" if abs(p - shipped) < 1e-9 else ""
+        print(f"{p:>16g} " + " ".join(f"{np.mean(found[(s, p)]):7.2f}" for s in (0, *WALK_S))
               + f"   {np.mean(false_windows[p]):.2f}{mark}")
 
 
@@ -87,8 +108,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locations", nargs="+", choices=("wrist", "thigh"),
                         default=["wrist", "thigh"])
-    for location in parser.parse_args().locations:
-        evaluate(location)
+    parser.add_argument("--held-out", action="store_true",
+                        help="classify each person with a model fitted without them")
+    parser.add_argument("--without-short-walks", action="store_true",
+                        help="with --held-out: fit the recipe without its short-walk "
+                        "sequences, for comparison")
+    args = parser.parse_args()
+    for location in args.locations:
+        evaluate(location, args.held_out, not args.without_short_walks)
 
 
 if __name__ == "__main__":

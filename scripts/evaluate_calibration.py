@@ -58,7 +58,6 @@ from tracker.features import LOCATION_FEATURES, feature_indices
 from tracker.forest import compact_forest
 from tracker.model import (
     LOCATION_CONTEXT_RADII,
-    LOCATION_STITCHED,
     LOCATION_TILT_DEG,
     MAIN_CLASSES,
     TrainingConfig,
@@ -66,6 +65,7 @@ from tracker.model import (
     _design,
     _fit,
     _smoothed,
+    with_training_sequences,
 )
 from tracker.personal import (
     DEFAULT_SETTINGS,
@@ -82,7 +82,6 @@ from tracker.training_data import (
     LOCATIONS,
     LabelledWindows,
     load_location,
-    with_stitched_sequences,
 )
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -360,8 +359,7 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
                          config.grid_offsets, LOCATION_TILT_DEG[location])
     if quick:
         data = data.subset(np.isin(data.subjects, np.unique(data.subjects)[:QUICK_SUBJECTS]))
-    if LOCATION_STITCHED[location]:  # as training does (never scored: offset -1)
-        data = with_stitched_sequences(data)
+    data = with_training_sequences(data, location, config)  # never scored: offset -1
     radii = LOCATION_CONTEXT_RADII[location]
     x = _design(data, LOCATION_FEATURES[location], radii)
     labelled, run_grid = data.labels != "", data.offsets == 0

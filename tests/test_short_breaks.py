@@ -1,6 +1,5 @@
-"""A half-minute walk between two sitting bouts is a break (SBRN), and the shipped
-models' smoothing keeps it: allowed to be stronger, it erased such walks."""
-
+"""A short walk between two sitting bouts is a break (SBRN): the smoothing keeps it, and
+the recipe, trained on sitting cut by short walks, finds it in people it never saw."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tracker.bouts import bouts_from_windows, summarise
-from tracker.model import TrainingConfig
+from tracker.model import TrainingConfig, fold_models
 from tracker.pipeline import classify_arrays
 from tracker.posture_model import load_default_model
 from tracker.training_data import LOCATIONS, WISDM_FILE
@@ -49,3 +48,23 @@ def test_a_half_minute_walk_between_sitting_is_a_break_at_the_thigh(subject: int
     assert (walked["label"] == "walking").mean() >= 0.8
     summary = summarise(bouts_from_windows(rows))
     assert summary["breaks"] == 1 and summary["sitting_bouts"] == 2
+
+
+def test_the_recipe_finds_a_quarter_minute_walk_in_people_it_never_saw() -> None:
+    # Held out, the recipe without its short-walk sequences found 8 of 15 such walks at the
+    # thigh (scripts/evaluate_breaks.py --held-out --without-short-walks).
+    config = TrainingConfig(outer_folds=3)
+    found, false_breaks, people = 0, 0, 0
+    for held_out, model in fold_models("thigh", DATA_DIR, config, self_transition=0.9):
+        for subject in sorted(held_out):
+            people += 1
+            for walk_s in (15, 0):
+                t, xyz = _sit_walk_sit(subject, walk_s)
+                breaks = summarise(bouts_from_windows(classify_arrays(t, xyz, model)))["breaks"]
+                if walk_s:
+                    found += breaks >= 1
+                else:
+                    false_breaks += breaks >= 1
+    assert people == 15
+    assert found >= 13, found
+    assert false_breaks <= 2, false_breaks

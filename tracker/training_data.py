@@ -235,6 +235,57 @@ def with_stitched_sequences(data: LabelledWindows, seed: int = 0,
             if len(group) > 1:
                 rows.append(np.concatenate(
                     [np.flatnonzero(run_grid & (data.segments == s)) for s in group]))
+    return _with_sequences(data, rows)
+
+
+# Lengths in windows (5 s) of the pieces of a short-walk sequence: sitting 40 s to 3 min,
+# walking 10 to 40 s, as a desk worker's day goes.
+SHORT_WALK_SITTING_WINDOWS = (8, 36)
+SHORT_WALK_WALKING_WINDOWS = (2, 8)
+SHORT_WALK_PIECES = 12
+
+
+def with_short_walks(data: LabelledWindows, seed: int = 0,
+                     per_subject: int = 4) -> LabelledWindows:
+    """``data`` plus training-only sequences of one subject's sitting interrupted by short
+    walks (pieces of its sitting and walking recordings, alternating).
+
+    Recorded one activity at a time, the data has no walk shorter than minutes, and the
+    neighbour context taught the model that a few walking windows inside sitting are
+    noise: held out, it found 40-53 % of 10-15 s walks between two sitting bouts at the
+    thigh and 10-39 % at the wrist (scripts/evaluate_breaks.py --held-out).  Such walks
+    are breaks (SBRN), the very thing the tracker counts.  Only walking pieces are short:
+    short standing pieces taught the model to call a still seated thigh standing.
+    Offset -1: trained on, never scored.
+    """
+    rng = np.random.default_rng(seed)
+    usable = (data.offsets == 0) & (data.labels != "")
+    rows: list[np.ndarray] = []
+    for subject in np.unique(data.subjects):
+        mine = usable & (data.subjects == subject)
+        pools: dict[str, list[np.ndarray]] = {"sitting": [], "walking": []}
+        for segment in np.unique(data.segments[mine]):
+            idx = np.flatnonzero(mine & (data.segments == segment))
+            label = str(data.labels[idx[0]])
+            if label in pools and (data.labels[idx] == label).all():
+                pools[label].append(idx)
+        if not pools["sitting"] or not pools["walking"]:
+            continue
+        for _ in range(per_subject):
+            pieces = []
+            for k in range(SHORT_WALK_PIECES):
+                label, (low, high) = (("sitting", SHORT_WALK_SITTING_WINDOWS) if k % 2 == 0
+                                      else ("walking", SHORT_WALK_WALKING_WINDOWS))
+                idx = pools[label][rng.integers(len(pools[label]))]
+                length = min(len(idx), int(rng.integers(low, high + 1)))
+                first = int(rng.integers(0, len(idx) - length + 1))
+                pieces.append(idx[first:first + length])
+            rows.append(np.concatenate(pieces))
+    return _with_sequences(data, rows)
+
+
+def _with_sequences(data: LabelledWindows, rows: list[np.ndarray]) -> LabelledWindows:
+    """``data`` plus the windows of each of ``rows`` again, as new segments of offset -1."""
     if not rows:
         return data
     order = np.concatenate(rows)
