@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -45,3 +46,38 @@ def test_demo_stops_with_its_children(tmp_path: Path, sig: signal.Signals) -> No
     time.sleep(1)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_demo_killed_outright_leaves_no_band_or_dashboard_behind(tmp_path: Path) -> None:
+    # SIGKILL cannot be handled: the children must notice on their own.
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "demo", "--speed", "60", "--db",
+         str(tmp_path / "demo.sqlite"), "--port", str(port)],
+        stdout=subprocess.PIPE, text=True)
+    assert demo.stdout is not None
+    assert "dashboard" in demo.stdout.readline()
+    children = _children(demo.pid)
+    assert len(children) == 2, children  # the emulated band and the dashboard
+    demo.kill()
+    demo.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in children if _alive(pid)]
+    for pid in left:  # not to leave them running after a failure either
+        os.kill(pid, signal.SIGTERM)
+    assert not left
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import HelpFormatter, UsageError
+from tracker.processes import die_with_parent
 from tracker.store import StoreLocation, store_location
 from tracker.store_backends import is_database_url
 
@@ -61,8 +62,9 @@ def dashboard_command(db: StoreLocation | None, port: int, address: str) -> list
 
 def launch_dashboard(db: StoreLocation, port: int,
                      address: str = LOOPBACK) -> subprocess.Popen[bytes]:
-    """Start the dashboard on `db` in the background; the caller stops it."""
-    return subprocess.Popen(dashboard_command(db, port, address))
+    """Start the dashboard on `db` in the background; the caller stops it, and if the
+    caller is killed outright, the dashboard stops with it."""
+    return subprocess.Popen(dashboard_command(db, port, address), preexec_fn=die_with_parent)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import HelpFormatter, UsageError
+from tracker.processes import die_with_parent
 
 # Wall seconds between the band's last notification and the collector's stop.
 LAST_DATA_DRAIN_S = 1.0
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
 def _start_emulator(args: argparse.Namespace) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "tracker.cli", "emulate", "--profile", args.profile,
                "--scenario", args.scenario, "--speed", f"{args.speed:g}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                               preexec_fn=die_with_parent)
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     if not first.startswith("DBUS_SYSTEM_BUS_ADDRESS="):
