@@ -97,11 +97,11 @@ def _stored_zone(store: Store, participant: str | None) -> str:
     """The one zone the data was classified or collected in ('local' if none is kept)."""
     zones = sorted({zone for _, _, zone in store.meta_values(STORED_ZONE_KEY, participant)})
     if len(zones) > 1:
-        raise UsageError(f"the data was classified in {len(zones)} time zones "
+        raise UsageError(f"the data was classified or collected in {len(zones)} time zones "
                          f"({', '.join(zones)}); pass --tz to say which to count days in")
     if zones:
-        print(f"days in {zones[0]}, the zone the data was classified in (--tz to change)",
-              file=sys.stderr)
+        print(f"days in {zones[0]}, the zone the data was classified or collected in "
+              "(--tz to change)", file=sys.stderr)
     return zones[0] if zones else "local"
 
 
