@@ -272,12 +272,24 @@ def fold_models(location: str, data_dir: str | Path, config: TrainingConfig | No
     for train_idx, test_idx in outer.split(subjects, groups=subjects):
         train = np.isin(data.subjects, subjects[train_idx]) & labelled
         pipeline = _fit(x[train], data.labels[train], config)
-        radii = _radii(location, config)
-        yield {int(s) for s in subjects[test_idx]}, PostureModel(
-            pipeline=pipeline, location=location, rate_hz=config.rate_hz,
-            window_s=config.window_s, classes=tuple(str(c) for c in pipeline.classes_),
-            context_windows=max(radii, default=0), context_radii=radii,
-            feature_names=LOCATION_FEATURES[location], self_transition=self_transition)
+        yield ({int(s) for s in subjects[test_idx]},
+               _posture_model(location, config, pipeline, self_transition))
+
+
+def _posture_model(location: str, config: TrainingConfig, pipeline: Pipeline,
+                   self_transition: float) -> PostureModel:
+    radii = _radii(location, config)
+    return PostureModel(
+        pipeline=pipeline,
+        location=location,
+        rate_hz=config.rate_hz,
+        window_s=config.window_s,
+        classes=tuple(str(c) for c in pipeline.classes_),
+        context_windows=max(radii, default=0),
+        context_radii=radii,
+        feature_names=LOCATION_FEATURES[location],
+        self_transition=self_transition,
+    )
 
 
 def train_location(
@@ -293,7 +305,6 @@ def train_location(
     config = config or TrainingConfig()
     started = time.perf_counter()
     data, x = _training_design(location, data_dir, config)
-    names, radii = LOCATION_FEATURES[location], _radii(location, config)
     labelled = data.labels != ""
     run_grid = data.offsets == 0
     classes = np.array(sorted(set(data.labels[labelled])))
@@ -345,17 +356,7 @@ def train_location(
         config.self_transition_grid,
     )
     pipeline = _fit(x[labelled], data.labels[labelled], config)
-    model = PostureModel(
-        pipeline=pipeline,
-        location=location,
-        rate_hz=config.rate_hz,
-        window_s=config.window_s,
-        classes=tuple(str(c) for c in pipeline.classes_),
-        context_windows=max(radii, default=0),
-        context_radii=radii,
-        feature_names=names,
-        self_transition=final_p,
-    )
+    model = _posture_model(location, config, pipeline, final_p)
     report = _report(location, data, proba, smoothed, classes, chosen, run_grid)
     progress(
         f"{location}: done in {time.perf_counter() - started:.0f} s, "
