@@ -1,10 +1,12 @@
 """Are short walks between two sitting bouts found?  (They are breaks in SBRN terms.)
 
 Usage: python scripts/evaluate_breaks.py [--locations wrist thigh] [--held-out]
+                                        [--between walking|standing]
 
 For each WISDM subject (wrist, thigh): 80 s of their sitting, K s of their walking, 80 s
 more sitting, joined end to end and classified; a break is found when any window over
-the walk is not called sitting.  K = 0 joins the two sittings with no walk: what is
+the walk is not called sitting (`--between standing`: K s of their standing instead).
+K = 0 joins the two sittings with no walk: what is
 "found" there is a false break.  Printed per smoothing strength (HMM self-transition),
 with the shipped model's own marked, together with the windows outside the walk called
 something else than sitting (false break windows).
@@ -39,8 +41,8 @@ SIT_S = 80  # sitting before and after the walk
 RATE_HZ = 20.0  # WISDM's rate, about
 
 
-def _sequences(location: str) -> list[tuple[int, int, np.ndarray]]:
-    """(subject, walk seconds, samples) for every subject with enough of both."""
+def _sequences(location: str, between: str) -> list[tuple[int, int, np.ndarray]]:
+    """(subject, seconds of `between`, samples) for every subject with enough of both."""
     frame = pd.read_parquet(DATA_DIR / WISDM_FILE, filters=[("device", "==", location)])
     out = []
     for subject, rows in frame.groupby("subject"):
@@ -50,7 +52,7 @@ def _sequences(location: str) -> list[tuple[int, int, np.ndarray]]:
             part = rows[names == name].sort_values("t")
             return part[["acc_x", "acc_y", "acc_z"]].to_numpy(np.float32)
 
-        sitting, walking = block("sitting"), block("walking")
+        sitting, walking = block("sitting"), block(between)
         n = int(RATE_HZ)
         if len(sitting) < n * (2 * SIT_S + 10) or len(walking) < n * (20 + max(WALK_S)):
             continue
@@ -71,11 +73,12 @@ def _models(location: str, held_out: bool,
                             self_transition=shipped))
 
 
-def evaluate(location: str, held_out: bool, short_walks: bool = True) -> None:
+def evaluate(location: str, held_out: bool, short_walks: bool = True,
+             between: str = "walking") -> None:
     found: dict[tuple[int, float], list[bool]] = {}
     false_windows: dict[float, list[int]] = {}
     models = _models(location, held_out, short_walks)
-    for subject, seconds, samples in _sequences(location):
+    for subject, seconds, samples in _sequences(location, between):
         model = next(m for people, m in models if people is None or subject in people)
         classes = np.array(model.classes)
         (segment,) = split_segments(np.arange(len(samples)) / RATE_HZ, samples, model.rate_hz)
@@ -93,8 +96,8 @@ def evaluate(location: str, held_out: bool, short_walks: bool = True) -> None:
     whose = "held out" if held_out else "shipped models, trained on them"
     if held_out and not short_walks:
         whose += ", trained without short walks"
-    print(f"== {location}: {people} people ({whose}); share of walks found, by walk length "
-          "(0 s: no walk, a false break)")
+    print(f"== {location}: {people} people ({whose}); share of {between} breaks found, by "
+          f"length (0 s: no {between}, a false break)")
     print(f"{'self-transition':>16s} " + " ".join(f"{s:>5d} s" for s in (0, *WALK_S))
           + "   false break windows per 160 s of sitting")
     shipped = models[0][1].self_transition
@@ -113,9 +116,11 @@ def main() -> None:
     parser.add_argument("--without-short-walks", action="store_true",
                         help="with --held-out: fit the recipe without its short-walk "
                         "sequences, for comparison")
+    parser.add_argument("--between", choices=("walking", "standing"), default="walking",
+                        help="what interrupts the sitting (default: a walk)")
     args = parser.parse_args()
     for location in args.locations:
-        evaluate(location, args.held_out, not args.without_short_walks)
+        evaluate(location, args.held_out, not args.without_short_walks, args.between)
 
 
 if __name__ == "__main__":
