@@ -6,10 +6,10 @@ Usage: python scripts/evaluate_breaks.py [--locations wrist thigh] [--held-out]
 For each WISDM subject (wrist, thigh): 80 s of their sitting, K s of their walking, 80 s
 more sitting, joined end to end and classified; a break is found when any window over
 the walk is not called sitting (`--between standing`: K s of their standing instead).
-K = 0 joins the two sittings with no walk: what is
-"found" there is a false break.  Printed per smoothing strength (HMM self-transition),
-with the shipped model's own marked, together with the windows outside the walk called
-something else than sitting (false break windows).
+K = 0 joins the two sittings with nothing between: what is "found" there is a false
+break.  Printed per smoothing strength (HMM self-transition), with the shipped model's
+own marked, together with the windows outside the walk called something else than
+sitting (false break windows).
 
 By default the shipped models classify, and they were trained on these people: that
 measures what the smoothing and the neighbour context do to a short walk.  --held-out
