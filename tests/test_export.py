@@ -267,3 +267,27 @@ def test_an_analyst_who_may_not_write_the_store_can_export_it(store: Store) -> N
         shared.chmod(0o755)
         shutil.rmtree(shared)
         shutil.rmtree(out_dir)
+
+
+def test_bouts_say_how_long_the_sitting_bout_is_across_a_short_gap(tmp_path: Path) -> None:
+    # 20 + 25 min of sitting around a 10 s reconnect: two rows, one 45-minute bout, as
+    # `daily` counts it; another band's rows are joined on their own.
+    def runs(*parts: tuple[str, float], at: float) -> pd.DataFrame:
+        rows, t = [], at
+        for label, minutes in parts:
+            rows.append({"start": t, "end": t + minutes * 60, "label": label})
+            t += minutes * 60
+        return pd.DataFrame(rows)
+
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.replace_bouts(runs(("sitting", 20), ("unknown", 1 / 6), ("sitting", 25),
+                                 ("standing", 5), at=day(9)), 0, 2e9, device="band")
+        store.replace_bouts(runs(("sitting", 10), at=day(9)), 0, 2e9, device="other")
+    out = tmp_path / "bouts.csv"
+    assert main(["export", "bouts", "--db", str(tmp_path / "s.sqlite"), "-o", str(out),
+                 "--tz", "Europe/Berlin"]) == 0
+    rows = read(out)
+    joined = [(r["device_id"], r["label"], r["joined_sitting_s"]) for r in rows]
+    assert joined == [("band", "sitting", "2700.0"), ("band", "unknown", ""),
+                      ("band", "sitting", "2700.0"), ("band", "standing", ""),
+                      ("other", "sitting", "600.0")]

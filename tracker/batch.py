@@ -286,7 +286,8 @@ def _write_bouts(bouts: pd.DataFrame, recording: Recording, path: Path, tz: tzin
                           "device_id": recording.device,
                           "start_s": bouts["start"].astype(float),
                           "end_s": bouts["end"].astype(float), "label": bouts["label"],
-                          "duration_s": bouts["duration_s"].astype(float)})
+                          "duration_s": bouts["duration_s"].astype(float),
+                          "joined_sitting_s": bout_rules.joined_sitting_s(bouts)})
     write_csv([with_iso_columns(frame, tz, ["start_s", "end_s"])], path, COLUMNS["bouts"])
 
 

@@ -73,23 +73,44 @@ def sitting_bouts(bouts: pd.DataFrame,
     Two sitting bouts are one when nothing but time without data (`unknown` rows, or no
     rows at all) lies between them and that time is at most `gap_tolerance_s`.
     """
-    known = bouts[bouts["label"] != UNKNOWN]
-    label = known["label"].to_numpy(dtype=object)
-    start = known["start"].to_numpy(dtype=np.float64)
-    end = known["end"].to_numpy(dtype=np.float64)
-    sitting = label == SITTING
-    # A sitting bout goes on from the one before when that one, with only a short gap
-    # between them, was sitting too.
-    goes_on = np.zeros(len(label), dtype=bool)
-    goes_on[1:] = sitting[1:] & sitting[:-1] & (start[1:] - end[:-1] <= gap_tolerance_s)
-    chosen = np.flatnonzero(sitting)
-    group = np.cumsum(~goes_on[chosen])
-    parts = pd.DataFrame({"group": group, "start": start[chosen], "end": end[chosen],
-                          "sitting_s": end[chosen] - start[chosen]})
+    rows, group = _joined_sitting(bouts, gap_tolerance_s)
+    start = bouts["start"].to_numpy(dtype=np.float64)[rows]
+    end = bouts["end"].to_numpy(dtype=np.float64)[rows]
+    parts = pd.DataFrame({"group": group, "start": start, "end": end,
+                          "sitting_s": end - start})
     joined = parts.groupby("group").agg(start=("start", "min"), end=("end", "max"),
                                         sitting_s=("sitting_s", "sum"))
     joined["gap_s"] = joined["end"] - joined["start"] - joined["sitting_s"]
     return joined.reset_index(drop=True)
+
+
+def joined_sitting_s(bouts: pd.DataFrame,
+                     gap_tolerance_s: float = BOUT_GAP_TOLERANCE_S) -> np.ndarray:
+    """For each row of `bouts`: the sitting time of the joined sitting bout it is part of
+    (as `sitting_bouts` joins them), NaN for rows that are not sitting."""
+    rows, group = _joined_sitting(bouts, gap_tolerance_s)
+    sitting_s = (bouts["end"].to_numpy(dtype=np.float64)[rows]
+                 - bouts["start"].to_numpy(dtype=np.float64)[rows])
+    out = np.full(len(bouts), np.nan)
+    out[rows] = pd.Series(sitting_s).groupby(group).transform("sum").to_numpy()
+    return out
+
+
+def _joined_sitting(bouts: pd.DataFrame,
+                    gap_tolerance_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the sitting rows of `bouts` (in time order) and, for each, the number
+    of the joined sitting bout it belongs to."""
+    label = bouts["label"].to_numpy(dtype=object)
+    known = np.flatnonzero(label != UNKNOWN)
+    start = bouts["start"].to_numpy(dtype=np.float64)[known]
+    end = bouts["end"].to_numpy(dtype=np.float64)[known]
+    sitting = label[known] == SITTING
+    # A sitting bout goes on from the one before when that one, with only a short gap
+    # between them, was sitting too.
+    goes_on = np.zeros(len(known), dtype=bool)
+    goes_on[1:] = sitting[1:] & sitting[:-1] & (start[1:] - end[:-1] <= gap_tolerance_s)
+    chosen = np.flatnonzero(sitting)
+    return known[chosen], np.cumsum(~goes_on[chosen])
 
 
 def _activity_runs(bouts: pd.DataFrame) -> pd.DataFrame:

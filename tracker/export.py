@@ -43,6 +43,11 @@ def bouts_table(store: Store, start: float, end: float, tz: tzinfo,
                 participant: str | None = None) -> pd.DataFrame:
     frame = store.bouts(start, end, participant)
     frame["duration_s"] = frame["end_s"] - frame["start_s"]
+    # Joined per band: the store orders its rows by participant, device and time.
+    frame["joined_sitting_s"] = float("nan")
+    for _, group in frame.groupby(["participant_id", "device_id"], sort=False):
+        bouts = group.rename(columns={"start_s": "start", "end_s": "end"})
+        frame.loc[group.index, "joined_sitting_s"] = bout_rules.joined_sitting_s(bouts)
     return with_iso_columns(frame, tz, ["start_s", "end_s"])
 
 
@@ -131,8 +136,10 @@ COLUMNS = {
                 "confidence", "p_sitting", "p_standing", "p_walking", "p_lying", "location"],
     "daily": ["participant_id", "device_id", "date", "day_start", "day_start_s",
               *bout_rules.SUMMARY_COLUMNS],
+    # joined_sitting_s: a sitting bout's length as the daily counts take it, across short
+    # gaps in the data (tracker.bouts.sitting_bouts); empty on other rows.
     "bouts": ["participant_id", "device_id", "start", "start_s", "end", "end_s", "label",
-              "duration_s"],
+              "duration_s", "joined_sitting_s"],
     "transitions": ["participant_id", "device_id", "time", "time_s", "kind", "from_label",
                     "to_label"],
     "events": ["participant_id", "device_id", "time", "time_s", "kind", "detail"],
