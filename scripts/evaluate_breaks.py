@@ -64,7 +64,7 @@ def _sequences(location: str, between: str) -> list[tuple[int, int, np.ndarray]]
 
 
 def _models(location: str, held_out: bool,
-            short_walks: bool) -> list[tuple[set[int] | None, PostureModel]]:
+            short_walks: bool | None) -> list[tuple[set[int] | None, PostureModel]]:
     """(the people each model is to classify, None for all; the model)."""
     if not held_out:
         return [(None, load_default_model(location))]
@@ -73,7 +73,7 @@ def _models(location: str, held_out: bool,
                             self_transition=shipped))
 
 
-def evaluate(location: str, held_out: bool, short_walks: bool = True,
+def evaluate(location: str, held_out: bool, short_walks: bool | None = None,
              between: str = "walking") -> None:
     found: dict[tuple[int, float], list[bool]] = {}
     false_windows: dict[float, list[int]] = {}
@@ -94,8 +94,8 @@ def evaluate(location: str, held_out: bool, short_walks: bool = True,
                 false_windows.setdefault(p, []).append(int((outside != SITTING).sum()))
     people = len(found[(0, SELF_TRANSITIONS[0])])
     whose = "held out" if held_out else "shipped models, trained on them"
-    if held_out and not short_walks:
-        whose += ", trained without short walks"
+    if held_out and short_walks:
+        whose += ", trained with short walks"
     print(f"== {location}: {people} people ({whose}); share of {between} breaks found, by "
           f"length (0 s: no {between}, a false break)")
     print(f"{'self-transition':>16s} " + " ".join(f"{s:>5d} s" for s in (0, *WALK_S))
@@ -113,14 +113,14 @@ def main() -> None:
                         default=["wrist", "thigh"])
     parser.add_argument("--held-out", action="store_true",
                         help="classify each person with a model fitted without them")
-    parser.add_argument("--without-short-walks", action="store_true",
-                        help="with --held-out: fit the recipe without its short-walk "
-                        "sequences, for comparison")
+    parser.add_argument("--short-walks", action="store_true",
+                        help="with --held-out: fit the recipe with short-walk sequences "
+                        "(training_data.with_short_walks), for comparison")
     parser.add_argument("--between", choices=("walking", "standing"), default="walking",
                         help="what interrupts the sitting (default: a walk)")
     args = parser.parse_args()
     for location in args.locations:
-        evaluate(location, args.held_out, not args.without_short_walks, args.between)
+        evaluate(location, args.held_out, args.short_walks or None, args.between)
 
 
 if __name__ == "__main__":
