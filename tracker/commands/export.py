@@ -65,15 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if args.first and args.last and args.first > args.last:
         raise UsageError(f"--from {args.first} is after --to {args.last}")
     try:
-        timezone_named(args.tz)
+        asked = timezone_named(args.tz) if args.tz else None
     except ValueError as error:
         raise UsageError(str(error)) from None
     path = args.db or default_store()
     check_output(args.output, store=None if is_database_url(path) else path)
     with _open_for_reading(path) as store:
-        zone = args.tz or _stored_zone(store, args.participant)
         try:
-            tz = timezone_named(zone)
+            tz = asked or timezone_named(_stored_zone(store, args.participant))
         except ValueError as error:  # a kept name this machine's zone data lacks
             raise UsageError(f"{error}; pass --tz") from None
         if args.table != "raw":
