@@ -48,6 +48,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The arguments after `--` in `streamlit run dashboard/app.py -- --db PATH`."""
     parser = argparse.ArgumentParser(prog="dashboard", add_help=False)
     parser.add_argument("--db", type=store_location)
+    parser.add_argument("--demo", action="store_true")
     return parser.parse_known_args(list(argv))[0]
 
 
@@ -184,3 +185,4 @@ class DashboardContext:
     tz: tzinfo
     shared: SharedStore | None  # None: no store yet, or one that cannot be read
     store_problem: str | None = None  # why the store cannot be read (shown already)
+    demo: bool = False  # served by `sitting-tracker demo`: its collector stops by itself

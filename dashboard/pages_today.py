@@ -101,9 +101,14 @@ def show_status_line(context: DashboardContext, view: DayView) -> None:
         st.caption(f":green[●] Live from {status.get('band') or 'the band'}{battery}; "
                    f"updated {age:.0f} s ago.")
     elif view.is_today and view.last_data_s is not None:
-        st.caption(f"The collector is not running; last data at "
-                   f"{clock(view.last_data_s, context.tz)}. Start it with "
-                   "`sitting-tracker collect`.")
+        last = clock(view.last_data_s, context.tz)
+        if context.demo:
+            st.caption(f"The demo's replay has ended (last data at {last}); this is its "
+                       "whole day. Ctrl-C in the demo's terminal stops the dashboard; "
+                       "`sitting-tracker collect` collects from your own band.")
+        else:
+            st.caption(f"The collector is not running; last data at {last}. Start it "
+                       "with `sitting-tracker collect`.")
 
 
 def show_totals(view: DayView, threshold: float) -> None:

@@ -78,7 +78,7 @@ def build_context() -> DashboardContext:
         st.error(problem)
     context = DashboardContext(db_path=db_path, config_path=config_path, settings=settings,
                                settings_error=settings_error, tz=local_timezone(),
-                               shared=shared, store_problem=problem)
+                               shared=shared, store_problem=problem, demo=args.demo)
     st.session_state[CONTEXT_KEY] = context
     return context
 

@@ -268,6 +268,17 @@ def test_db_argument_wins_over_the_environment(filled_store: FilledStore, tmp_pa
     assert metric(app, "Sitting today")
 
 
+def test_the_demos_dashboard_says_its_replay_ended_not_to_start_a_collector(
+        filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.commands.dashboard import dashboard_command
+
+    command = dashboard_command(filled_store.path, 8600, "127.0.0.1", demo=True)
+    monkeypatch.setattr(sys, "argv", ["app.py", *command[command.index("--") + 1:]])
+    text = page_text(open_app(filled_store.path, monkeypatch))
+    assert "The demo's replay has ended" in text
+    assert "The collector is not running" not in text
+
+
 @pytest.mark.parametrize("made", ["missing", "empty store", "empty file"])
 def test_without_data_it_says_how_to_start(made: str, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,9 +46,11 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def dashboard_command(db: StoreLocation | None, port: int, address: str) -> list[str]:
+def dashboard_command(db: StoreLocation | None, port: int, address: str,
+                      demo: bool = False) -> list[str]:
     """The streamlit command line: headless (no browser opened, no e-mail prompt) and
-    without usage statistics, which would leave the machine."""
+    without usage statistics, which would leave the machine. `demo`: served by the demo,
+    whose collector stops when its replay ends (the page says so, not "start it")."""
     command = [sys.executable, "-m", "streamlit", "run", str(APP),
                "--server.address", address, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -57,14 +59,17 @@ def dashboard_command(db: StoreLocation | None, port: int, address: str) -> list
         command += ["--", "--db", db]
     elif db is not None:
         command += ["--", "--db", str(Path(db).expanduser().resolve())]
+    if demo:
+        command += ["--demo"] if "--" in command else ["--", "--demo"]
     return command
 
 
-def launch_dashboard(db: StoreLocation, port: int,
-                     address: str = LOOPBACK) -> subprocess.Popen[bytes]:
+def launch_dashboard(db: StoreLocation, port: int, address: str = LOOPBACK,
+                     demo: bool = False) -> subprocess.Popen[bytes]:
     """Start the dashboard on `db` in the background; the caller stops it, and if the
     caller is killed outright, the dashboard stops with it."""
-    return subprocess.Popen(dashboard_command(db, port, address), preexec_fn=die_with_parent)
+    return subprocess.Popen(dashboard_command(db, port, address, demo),
+                            preexec_fn=die_with_parent)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_dashboard:
             from tracker.commands.dashboard import launch_dashboard
 
-            dashboard = launch_dashboard(db, args.port)
+            dashboard = launch_dashboard(db, args.port, demo=True)
             print(f"dashboard: http://localhost:{args.port}", flush=True)
         print(f"replaying {duration / 3600:.1f} h of '{args.scenario}' at {args.speed:g}x "
               f"(about {duration / args.speed / 60:.1f} min) into {db}", flush=True)
