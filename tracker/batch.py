@@ -24,6 +24,9 @@ file's size and modification time. A killed run therefore leaves at most hidden
 
 Determinism: each recording's outputs depend only on that recording, and the study
 tables are sorted, so the files are identical whichever scheduler or worker count ran.
+For the same reason a bouts file joins sitting across data gaps within its recording
+only; the daily table, made from all of a participant's finished recordings, also joins
+a bout that runs from one file into the next.
 """
 
 from __future__ import annotations
