@@ -1,7 +1,7 @@
 """Are short walks between two sitting bouts found?  (They are breaks in SBRN terms.)
 
 Usage: python scripts/evaluate_breaks.py [--locations wrist thigh] [--held-out]
-                                        [--between walking|standing]
+                                        [--[no-]short-walks] [--between walking|standing]
 
 For each WISDM subject (wrist, thigh): 80 s of their sitting, K s of their walking, 80 s
 more sitting, joined end to end and classified; a break is found when any window over
@@ -94,8 +94,8 @@ def evaluate(location: str, held_out: bool, short_walks: bool | None = None,
                 false_windows.setdefault(p, []).append(int((outside != SITTING).sum()))
     people = len(found[(0, SELF_TRANSITIONS[0])])
     whose = "held out" if held_out else "shipped models, trained on them"
-    if held_out and short_walks:
-        whose += ", trained with short walks"
+    if held_out and short_walks is not None:
+        whose += ", trained with short walks" if short_walks else ", trained without short walks"
     print(f"== {location}: {people} people ({whose}); share of {between} breaks found, by "
           f"length (0 s: no {between}, a false break)")
     print(f"{'self-transition':>16s} " + " ".join(f"{s:>5d} s" for s in (0, *WALK_S))
@@ -113,14 +113,15 @@ def main() -> None:
                         default=["wrist", "thigh"])
     parser.add_argument("--held-out", action="store_true",
                         help="classify each person with a model fitted without them")
-    parser.add_argument("--short-walks", action="store_true",
-                        help="with --held-out: fit the recipe with short-walk sequences "
-                        "(training_data.with_short_walks), for comparison")
+    parser.add_argument("--short-walks", action=argparse.BooleanOptionalAction,
+                        help="with --held-out: fit the recipe with (or without) short-walk "
+                        "sequences (training_data.with_short_walks), for comparison; "
+                        "default: as the location ships (wrist with, thigh without)")
     parser.add_argument("--between", choices=("walking", "standing"), default="walking",
                         help="what interrupts the sitting (default: a walk)")
     args = parser.parse_args()
     for location in args.locations:
-        evaluate(location, args.held_out, args.short_walks or None, args.between)
+        evaluate(location, args.held_out, args.short_walks, args.between)
 
 
 if __name__ == "__main__":
