@@ -58,14 +58,12 @@ from tracker.features import LOCATION_FEATURES, feature_indices
 from tracker.forest import compact_forest
 from tracker.model import (
     LOCATION_CONTEXT_RADII,
-    LOCATION_TILT_DEG,
     MAIN_CLASSES,
     TrainingConfig,
     _choose_self_transition,
-    _design,
     _fit,
     _smoothed,
-    with_training_sequences,
+    training_design,
 )
 from tracker.personal import (
     DEFAULT_SETTINGS,
@@ -81,7 +79,6 @@ from tracker.training_data import (
     GENUINE_SOURCES,
     LOCATIONS,
     LabelledWindows,
-    load_location,
 )
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -355,13 +352,10 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
     started = time.perf_counter()
     config = QUICK if quick else TrainingConfig()
     first = round(SETTLE_S / config.window_s) if as_routine else 0
-    data = load_location(location, data_dir, config.rate_hz, config.window_s,
-                         config.grid_offsets, LOCATION_TILT_DEG[location])
-    if quick:
-        data = data.subset(np.isin(data.subjects, np.unique(data.subjects)[:QUICK_SUBJECTS]))
-    data = with_training_sequences(data, location, config)  # never scored: offset -1
+    # With the training-only sequences (offset -1: trained on, never scored).
+    data, x = training_design(location, data_dir, config,
+                              QUICK_SUBJECTS if quick else None)
     radii = LOCATION_CONTEXT_RADII[location]
-    x = _design(data, LOCATION_FEATURES[location], radii)
     labelled, run_grid = data.labels != "", data.offsets == 0
     classes = np.array(sorted(set(data.labels[labelled])))
     subjects = np.unique(data.subjects)

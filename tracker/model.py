@@ -242,10 +242,11 @@ def _radii(location: str, config: TrainingConfig) -> tuple[int, ...]:
         else config.context_radii
 
 
-def _training_design(location: str, data_dir: str | Path,
-                     config: TrainingConfig) -> tuple[LabelledWindows, np.ndarray]:
+def training_design(location: str, data_dir: str | Path, config: TrainingConfig,
+                    first_subjects: int | None = None) -> tuple[LabelledWindows, np.ndarray]:
     """The location's labelled windows with the training-only sequences, and their
-    design matrix (own features and neighbour summaries)."""
+    design matrix (own features and neighbour summaries); for evaluations that fit the
+    recipe their own way.  ``first_subjects``: only that many (quick runs)."""
     data = load_location(
         location,
         Path(data_dir),
@@ -257,6 +258,8 @@ def _training_design(location: str, data_dir: str | Path,
     )
     if config.subjects is not None:
         data = data.subset(np.isin(data.subjects, config.subjects))
+    if first_subjects is not None:
+        data = data.subset(np.isin(data.subjects, np.unique(data.subjects)[:first_subjects]))
     data = with_training_sequences(data, location, config)
     return data, _design(data, LOCATION_FEATURES[location], _radii(location, config))
 
@@ -266,7 +269,7 @@ def fold_models(location: str, data_dir: str | Path, config: TrainingConfig | No
     """The location's recipe fitted once per outer fold without that fold's subjects,
     with their ids: for evaluations that need whole models of people never trained on."""
     config = config or TrainingConfig()
-    data, x = _training_design(location, data_dir, config)
+    data, x = training_design(location, data_dir, config)
     labelled = data.labels != ""
     subjects = np.unique(data.subjects)
     outer = GroupKFold(n_splits=min(config.outer_folds, len(subjects)))
@@ -305,7 +308,7 @@ def train_location(
     influence any choice)."""
     config = config or TrainingConfig()
     started = time.perf_counter()
-    data, x = _training_design(location, data_dir, config)
+    data, x = training_design(location, data_dir, config)
     labelled = data.labels != ""
     run_grid = data.offsets == 0
     classes = np.array(sorted(set(data.labels[labelled])))
