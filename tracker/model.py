@@ -80,8 +80,9 @@ LOCATION_STITCHED: dict[str, bool] = {"waist": False, "wrist": True, "thigh": Tr
 # 39 % -> 100 %; macro-F1 0.922 -> 0.919, within its noise), so the wrist ships it.  At the
 # thigh it finds them too (40 % -> 100 %) but moved the ends of standing bouts 35-40 s
 # early on the replayed office day at half the window alignments (a nudge 0.6 min early;
-# tests/test_collector.py); adding standing pieces to the sequences mended that but cost
-# the thigh 0.02 macro-F1 (0.924 -> 0.900-0.903, one person 0.57-0.65), so not the thigh.
+# tests/test_collector.py); adding standing pieces to the sequences (or standing-sitting
+# sequences beside them) mended that but cost the thigh 0.015-0.02 macro-F1 (0.924 ->
+# 0.900-0.910: one person's sitting became standing, 0.94 -> 0.57-0.77), so not the thigh.
 LOCATION_SHORT_WALKS: dict[str, bool] = {"waist": False, "wrist": True, "thigh": False}
 LOCATION_CONTEXT_RADII: dict[str, tuple[int, ...]] = {
     "waist": (8, 16),
