@@ -82,7 +82,7 @@ LOCATION_STITCHED: dict[str, bool] = {"waist": False, "wrist": True, "thigh": Tr
 # early on the replayed office day at half the window alignments (a nudge 0.6 min early;
 # tests/test_collector.py); adding standing pieces to the sequences (or standing-sitting
 # sequences beside them) mended that but cost the thigh 0.015-0.02 macro-F1 (0.924 ->
-# 0.900-0.910: one person's sitting became standing, 0.94 -> 0.57-0.77), so not the thigh.
+# 0.900-0.910: one person's sitting became standing, their F1 0.57-0.77), so not the thigh.
 LOCATION_SHORT_WALKS: dict[str, bool] = {"waist": False, "wrist": True, "thigh": False}
 LOCATION_CONTEXT_RADII: dict[str, tuple[int, ...]] = {
     "waist": (8, 16),

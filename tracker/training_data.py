@@ -255,8 +255,9 @@ def with_short_walks(data: LabelledWindows, seed: int = 0,
     noise: held out, it found 40-53 % of 10-15 s walks between two sitting bouts at the
     thigh and 10-39 % at the wrist (scripts/evaluate_breaks.py --held-out); with these
     sequences 100 % and 97 % (shipped at the wrist: see model.LOCATION_SHORT_WALKS).
-    Such walks are breaks (SBRN), the very thing the tracker counts.  Only walking pieces are short:
-    short standing pieces taught the model to call a still seated thigh standing.
+    Such walks are breaks (SBRN), the very thing the tracker counts.  Only walking pieces
+    are short: short standing pieces taught the model to call a still seated thigh
+    standing.
     Offset -1: trained on, never scored.
     """
     rng = np.random.default_rng(seed)
