@@ -54,14 +54,13 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from tracker.calibration import SETTLE_S
-from tracker.features import LOCATION_FEATURES, feature_indices
-from tracker.forest import compact_forest
+from tracker.features import feature_indices
 from tracker.model import (
-    LOCATION_CONTEXT_RADII,
     MAIN_CLASSES,
     TrainingConfig,
     _choose_self_transition,
     _fit,
+    _posture_model,
     _smoothed,
     training_design,
 )
@@ -337,16 +336,6 @@ def _choose(data: LabelledWindows, cases: list[Subject], location: str
     return best, without, with_
 
 
-def _base_model(pipeline: object, location: str, config: TrainingConfig,
-                radii: tuple[int, ...], p: float) -> PostureModel:
-    forest = compact_forest(pipeline.steps[-1][1])  # type: ignore[attr-defined]
-    return PostureModel(
-        pipeline=forest, location=location, rate_hz=config.rate_hz, window_s=config.window_s,
-        classes=tuple(str(c) for c in forest.classes), context_windows=max(radii, default=0),
-        context_radii=radii, feature_names=LOCATION_FEATURES[location], self_transition=p,
-    )
-
-
 def evaluate_location(location: str, data_dir: Path, quick: bool,
                       as_routine: bool = False) -> LocationResult:
     started = time.perf_counter()
@@ -355,7 +344,6 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
     # With the training-only sequences (offset -1: trained on, never scored).
     data, x = training_design(location, data_dir, config,
                               QUICK_SUBJECTS if quick else None)
-    radii = LOCATION_CONTEXT_RADII[location]
     labelled, run_grid = data.labels != "", data.offsets == 0
     classes = np.array(sorted(set(data.labels[labelled])))
     subjects = np.unique(data.subjects)
@@ -386,14 +374,14 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
         inner_cases = [
             case
             for pipeline, held in inner_fits
-            for case in _subjects(data, x, _base_model(pipeline, location, config, radii, p),
+            for case in _subjects(data, x, _posture_model(location, config, pipeline, p).compact(),
                                   held, first)
         ]
         settings, inner_without, inner_with = _choose(data, inner_cases, location)
         chosen.append(settings)
 
         pipeline = _fit(x[train & labelled], data.labels[train & labelled], config)
-        base = _base_model(pipeline, location, config, radii, p)
+        base = _posture_model(location, config, pipeline, p).compact()
         for case in _subjects(data, x, base, subjects[test_idx], first):
             outcome = _calibrate(data, case, settings)
             outcomes.append(outcome)
