@@ -48,6 +48,22 @@ def test_demo_stops_with_its_children(tmp_path: Path, sig: signal.Signals) -> No
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
+def test_ctrl_c_during_the_replay_says_it_stopped_not_that_the_replay_finished(
+        tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "demo", "--speed", "60", "--no-dashboard",
+         "--db", str(tmp_path / "demo.sqlite")],
+        stdout=subprocess.PIPE, text=True)
+    assert demo.stdout is not None
+    assert "replaying" in demo.stdout.readline()
+    time.sleep(8)  # the collector connects and stores a little
+    demo.send_signal(signal.SIGINT)
+    out = demo.stdout.read()
+    assert demo.wait(timeout=60) in (0, 130)
+    assert "stopped before the end of the replay" in out
+    assert "replay finished" not in out and "stays up" not in out
+
+
 def test_demo_killed_outright_leaves_no_band_or_dashboard_behind(tmp_path: Path) -> None:
     # SIGKILL cannot be handled: the children must notice on their own.
     port = free_port()

@@ -81,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
               f"(about {duration / args.speed / 60:.1f} min) into {db}", flush=True)
         code = asyncio.run(_collect(db, scenario.location, args.speed,
                                     args.duration, args.notify, replay_over))
+        if args.duration is None and not replay_over.is_set():
+            # Neither the band's day nor --duration ended it: Ctrl-C or SIGTERM did.
+            print(f"stopped before the end of the replay; what arrived is stored in {db}",
+                  flush=True)
+            return code
         print("replay finished", flush=True)
         if dashboard is not None:
             signal.signal(signal.SIGTERM, _interrupt)
