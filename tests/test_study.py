@@ -43,22 +43,28 @@ def test_twenty_collectors_into_one_server_store_each_sample_once(
     bands = [PolarVeritySense(resolve_scenario("office-day", 52.0), speed=SPEED,
                               device_id=f"A1B2C3{n:02X}", seed=n) for n in range(BANDS)]
 
+    logs = [tmp_path / f"collector-{n:02d}.log" for n in range(BANDS)]
     before_stop: list[int] = []  # samples each band had sent when the collectors were told to stop
 
     async def study() -> list[int]:
         async with Emulator(*bands, apply_env=False) as emu:
+            # Logs go to files, not pipes: nobody reads a pipe while the study runs, and a
+            # collector whose log filled one would block on its next line.
             processes = [subprocess.Popen(
                 [sys.executable, "-m", "tracker.cli", "collect", "--device", band.name,
                  "--participant", f"P{n:02d}", "--location", "thigh", "--db", pg_url,
-                 "--speed", str(SPEED)],
-                env=emu.bus.environ(), stderr=subprocess.PIPE, text=True)
+                 "--speed", str(SPEED), "--verbose"],
+                env=emu.bus.environ(), stderr=logs[n].open("w"))
                 for n, band in enumerate(bands)]
             try:
                 deadline = time.monotonic() + 150
-                while len(stored_samples(pg_url)) < BANDS:
-                    assert time.monotonic() < deadline, f"stored: {stored_samples(pg_url)}"
+                while len(stored := stored_samples(pg_url)) < BANDS:
+                    missing = [n for n in range(BANDS) if f"P{n:02d}" not in stored]
+                    assert time.monotonic() < deadline, \
+                        {n: logs[n].read_text()[-3000:] for n in missing}
                     assert all(p.poll() is None for p in processes), \
-                        [p.stderr.read() for p in processes if p.poll() is not None]  # type: ignore[union-attr]
+                        {n: logs[n].read_text()[-3000:] for n, p in enumerate(processes)
+                         if p.poll() is not None}
                     await asyncio.sleep(1.0)
                 await asyncio.sleep(COLLECT_S)
                 before_stop.extend(sum(len(f.samples) for f in band.frames) for band in bands)
