@@ -154,6 +154,44 @@ def test_stall_is_detected_and_the_stream_comes_back() -> None:
     assert (np.diff(received.arrays()[0]) > 0).all()
 
 
+def test_a_request_never_answered_while_connecting_is_given_up_and_retried() -> None:
+    received = Received()
+
+    async def body(band: Band) -> None:
+        # The first GATT request after connecting (the battery read) hangs for good.
+        band.faults.leave_unanswered(1)
+        session, stop, task = await streaming("Polar Sense", received, time_scale=10,
+                                              attempt_timeout_s=2.0)
+        await received.wait_for(300, timeout=15)
+        await finish(stop, task)
+        assert session.stats.reconnects >= 1
+        assert any(kind == "error" and "no answer from Polar Sense" in detail
+                   for _, kind, detail in session.stats.events)
+
+    run_with(PolarVeritySense(ArrayMotionSource(ramp(1_000_000), 52.0), speed=10), body)
+    assert (np.diff(received.arrays()[0]) > 0).all()
+
+
+def test_a_band_missing_from_bleaks_cache_is_found_after_reading_bluez_afresh() -> None:
+    from bleak.backends.bluezdbus.manager import get_global_bluez_manager
+
+    received = Received()
+    band = PolarVeritySense(ArrayMotionSource(ramp(1_000_000), 52.0), speed=10)
+
+    async def main() -> None:
+        async with Emulator(band) as emu:
+            assert emu.bluez is not None
+            await get_global_bluez_manager()  # bleak lists BlueZ's objects: no band yet
+            emu.bluez.export_unannounced(emu.links[0])  # ...and misses its announcement
+            session, stop, task = await streaming("Polar Sense", received, time_scale=10,
+                                                  scan_timeout_s=1.0)
+            await received.wait_for(300, timeout=20)
+            await finish(stop, task)
+            assert [kind for _, kind, _ in session.stats.events].count("rescan") == 1
+
+    asyncio.run(main())
+
+
 def test_corrupt_frames_are_counted_not_fatal_and_clock_jumps_reanchor() -> None:
     received = Received()
 

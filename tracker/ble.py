@@ -2,9 +2,10 @@
 
 `BandSession.run()` finds the band (by name or address), connects, starts the
 accelerometer through its profile, and hands timestamped samples to a callback. When
-the link drops or the band goes quiet for too long (a stall), it disconnects cleanly
-and reconnects with backoff, for as long as it runs. Every sample is delivered once,
-in time order; time without samples is left as a gap, never filled in.
+the link drops, the band goes quiet for too long (a stall) or connecting gets no answer
+for a minute, it disconnects cleanly and reconnects with backoff, for as long as it
+runs. Every sample is delivered once, in time order; time without samples is left as a
+gap, never filled in.
 
 Times: samples are placed on a timeline in seconds (Unix time for a real band). A band
 with a clock (Polar) keeps its own sample spacing, anchored to the timeline at the first
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from tracker.bluez import (
+    band_matches,
+    bluez_devices,
+    refresh_bleak_bluez_cache,
+    release_stale_connection,
+)
 from tracker.devices import PROFILES, DecodedFrame, Profile, StreamDecoder, match_advertisement
 from tracker.devices.base import BATTERY_LEVEL_UUID, sig_uuid
 
@@ -116,50 +122,13 @@ async def _with_battery(band: FoundBand) -> FoundBand:
     client = BleakClient(band.address)
     try:
         await client.connect(timeout=5.0)
-        level = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+        level = await asyncio.wait_for(client.read_gatt_char(BATTERY_LEVEL_UUID), 5.0)
         return FoundBand(band.name, band.address, band.rssi, band.profile, int(level[0]))
     except Exception:  # battery is a nicety: a band without the service still streams
         return band
     finally:
         with contextlib.suppress(Exception):
             await client.disconnect()
-
-
-async def release_stale_connection(target: str) -> bool:
-    """Disconnect a band matching `target` that BlueZ still holds connected (left so by a
-    process that died without disconnecting). Linux only; False when there was none."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        from dbus_fast import BusType, Message
-        from dbus_fast.aio import MessageBus
-
-        bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-    except Exception:  # no system bus or no BlueZ: nothing to release
-        return False
-    released = False
-    try:
-        reply = await bus.call(Message(destination="org.bluez", path="/",
-                                       interface="org.freedesktop.DBus.ObjectManager",
-                                       member="GetManagedObjects"))
-        objects = reply.body[0] if reply is not None and reply.body else {}
-        wanted = target.lower()
-        for path, interfaces in objects.items():
-            device = interfaces.get("org.bluez.Device1")
-            if not device or not device.get("Connected") or not device["Connected"].value:
-                continue
-            name = str(device["Name"].value if "Name" in device else "").lower()
-            address = str(device["Address"].value).lower() if "Address" in device else ""
-            if wanted in (address, name) or (len(wanted) >= 4 and wanted in name):
-                await bus.call(Message(destination="org.bluez", path=path,
-                                       interface="org.bluez.Device1", member="Disconnect"))
-                log.info("released a stale connection to %s", name or address)
-                released = True
-    except Exception as error:
-        log.debug("could not look for stale connections: %s", error)
-    finally:
-        bus.disconnect()
-    return released
 
 
 async def _bounded(call: Any, seconds: float) -> None:
@@ -265,7 +234,8 @@ class BandSession:
                  profiles: Iterable[Profile] | None = None, time_scale: float = 1.0,
                  origin: float | None = None, stall_after: float = 5.0,
                  min_stall_s: float = 5.0, max_backoff_s: float = 30.0,
-                 scan_timeout_s: float = 10.0, on_event: EventCallback | None = None) -> None:
+                 scan_timeout_s: float = 10.0, attempt_timeout_s: float = 60.0,
+                 on_event: EventCallback | None = None) -> None:
         self.target = target
         self.on_samples = on_samples
         self.profiles = list(profiles) if profiles is not None else list(PROFILES.values())
@@ -274,6 +244,7 @@ class BandSession:
         self.min_stall_s = min_stall_s
         self.max_backoff_s = max_backoff_s
         self.scan_timeout_s = scan_timeout_s
+        self.attempt_timeout_s = attempt_timeout_s  # finding, connecting and starting
         self.on_event = on_event
         self.stats = SessionStats()
         self.profile: Profile | None = None
@@ -297,7 +268,7 @@ class BandSession:
             while not stop.is_set():
                 attempt_started = time.monotonic()
                 try:
-                    await self._connect_and_start()
+                    await self._connect_and_start_within_bound()
                     warned = ""  # connected: say the next problem again
                     await self._watch(stop)
                 except Exception as error:  # any failure means: clean up, wait, retry
@@ -325,6 +296,20 @@ class BandSession:
                 backoff = min(self.max_backoff_s, backoff * 2)
         finally:
             await self._teardown(graceful=True)
+
+    async def _connect_and_start_within_bound(self) -> None:
+        """Connect and start, given up after `attempt_timeout_s`. bleak waits without end
+        for a GATT or D-Bus request nobody answers (a hung band or Bluetooth stack);
+        without a bound that one request would stop the collection for good."""
+        try:
+            async with asyncio.timeout(self.attempt_timeout_s) as bound:
+                await self._connect_and_start()
+        except TimeoutError:
+            if not bound.expired():
+                raise  # a timeout of its own, such as bleak's connect
+            raise ConnectionError(f"no answer from {self.target} (or from Bluetooth) "
+                                  f"within {self.attempt_timeout_s:g} s of starting to "
+                                  "connect") from None
 
     async def _connect_and_start(self) -> None:
         from bleak import BleakClient
@@ -360,13 +345,11 @@ class BandSession:
         """Scan until the wanted band advertises; its advertisement picks the profile."""
         from bleak import BleakScanner
 
-        wanted = self.target.lower()
         found: asyncio.Future[tuple[Any, Any]] = asyncio.get_running_loop().create_future()
 
         def on_advertisement(device: Any, adv: Any) -> None:
-            name = (adv.local_name or device.name or "").lower()
-            if not found.done() and (device.address.lower() == wanted or name == wanted
-                                     or (len(wanted) >= 4 and wanted in name)):
+            name = adv.local_name or device.name or ""
+            if not found.done() and band_matches(self.target, name, device.address):
                 found.set_result((device, adv))
 
         if self.stats.reconnects == 0:
@@ -377,10 +360,23 @@ class BandSession:
             async with BleakScanner(detection_callback=on_advertisement):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(found), self.scan_timeout_s)
-            # A band still connected to a collector that crashed does not advertise:
-            # release that connection once, then look again.
-            if found.done() or attempt or not await release_stale_connection(self.target):
+                # Asked while still scanning: BlueZ gives an RSSI to what it hears now.
+                listed = [] if found.done() else await bluez_devices(self.target,
+                                                                     disconnect=True)
+            if found.done() or attempt:
                 break
+            if any(device.connected for device in listed):
+                # A band still connected to a collector that crashed does not
+                # advertise: that connection is now released; look again.
+                continue
+            heard = [device for device in listed if device.rssi is not None]
+            if not heard:
+                break  # away, switched off or out of range
+            # BlueZ hears the band, yet bleak reported no advertisement of it in a
+            # whole scan: bleak's cache missed it (see tracker.bluez.refresh_bleak_bluez_cache).
+            self._event("rescan", f"BlueZ hears {heard[0].name or heard[0].address} but "
+                        "bleak did not report it; reading BlueZ's devices afresh")
+            await refresh_bleak_bluez_cache()
         if not found.done():
             raise LookupError(f"no band named or addressed {self.target!r} in range")
         device, adv = found.result()

@@ -149,6 +149,9 @@ class Band:
         self.faults.reset_link_state()
         self.cancel_tasks()
 
+    def answers_request(self) -> bool:
+        return self.faults.takes_request()
+
     def on_read(self, uuid: str) -> bytes:
         if uuid == BATTERY_LEVEL:
             return bytes([self._battery_level])

@@ -102,6 +102,7 @@ class Peripheral(Protocol):
     def advertising(self) -> bool: ...
     def on_connected(self) -> None: ...
     def on_disconnected(self) -> None: ...
+    def answers_request(self) -> bool: ...  # False: leave this GATT request unanswered
     def on_read(self, uuid: str) -> bytes: ...
     def on_write(self, uuid: str, data: bytes, with_response: bool) -> None: ...
     def on_notify_changed(self, uuid: str, enabled: bool) -> None: ...
@@ -382,6 +383,13 @@ class FakeBluez:
     def _export_device(self, link: DeviceLink) -> None:
         link.exported = True
         self._add_object(link.path, {DEVICE_IFACE: self._device_props(link)})
+
+    def export_unannounced(self, link: DeviceLink) -> None:
+        """List the device from now on, with its announcement (InterfacesAdded) lost to the
+        clients listening: what a client that was reading the object list when the device
+        appeared can miss (bleak does, see tracker.ble.refresh_bleak_bluez_cache)."""
+        link.exported = True
+        self._objects[link.path] = {DEVICE_IFACE: self._device_props(link)}
 
     # ---- discovery -----------------------------------------------------------------------
 
@@ -677,12 +685,14 @@ class FakeBluez:
                         return link, char
         raise _BluezError("org.freedesktop.DBus.Error.UnknownObject", path)
 
-    def _char_call(self, msg: Message) -> Message:
+    def _char_call(self, msg: Message) -> Message | None:
         path = msg.path or ""
         link, char = self._find_char(path)
         flags = char.spec.flags
         if not link.connected:
             raise _BluezError("org.bluez.Error.Failed", "Not connected")
+        if msg.member != "StopNotify" and not link.peripheral.answers_request():
+            return None  # a hung request: the caller waits for a reply that never comes
         if msg.member == "ReadValue":
             if "read" not in flags:
                 raise _BluezError("org.bluez.Error.NotPermitted", "Read not permitted")

@@ -16,7 +16,9 @@ and EVERY are seconds, optionally suffixed ``s``, ``m`` or ``h``. Example::
 Kinds and keys: ``link-loss`` (refuse), ``stall`` (for; omitted = until resumed),
 ``corrupt`` (count, bits), ``truncate`` (count, keep: fraction kept), ``reorder`` (count:
 frame pairs swapped), ``clock-jump`` (by: seconds, may be negative), ``restart`` (boot:
-seconds invisible while rebooting), ``stream-stop`` (Polar: device ends the stream itself).
+seconds invisible while rebooting), ``stream-stop`` (Polar: device ends the stream itself),
+``unanswered`` (count: GATT requests that never get an answer, as when a band or the
+host's Bluetooth stack hangs in the middle of one).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ FAULT_KINDS = (
     "clock-jump",
     "restart",
     "stream-stop",
+    "unanswered",
 )
 
 
@@ -64,6 +67,7 @@ class FaultInjector:
         self._truncate: list[float] = []  # fraction kept for each of the next frames
         self._reorder_pairs = 0
         self._held: bytes | None = None
+        self._unanswered = 0  # GATT requests still to leave without an answer
 
     def _record(self, kind: str, **params: float) -> None:
         self.history.append(FaultRecord(time.time(), kind, params))
@@ -123,6 +127,19 @@ class FaultInjector:
         self._record("stream-stop")
         self._band.device_stops_stream()
 
+    def leave_unanswered(self, count: int = 1) -> None:
+        """Give the next ``count`` GATT requests (reads, writes, notification starts) no
+        answer at all: the host's call waits until its caller gives up."""
+        self._record("unanswered", count=count)
+        self._unanswered += count
+
+    def takes_request(self) -> bool:
+        """Whether the GATT request arriving now gets an answer (counts one down if not)."""
+        if self._unanswered:
+            self._unanswered -= 1
+            return False
+        return True
+
     def apply(self, name: str, **params: float) -> None:
         """Apply a fault by spec name (as in the ``--faults`` grammar)."""
         actions: dict[str, Callable[[], None]] = {
@@ -138,6 +155,7 @@ class FaultInjector:
             "clock-jump": lambda: self.clock_jump(params.get("by", 0.0)),
             "restart": lambda: self.restart(params.get("boot", 2.0)),
             "stream-stop": self.stream_stop,
+            "unanswered": lambda: self.leave_unanswered(int(params.get("count", 1))),
         }
         if name not in actions:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_KINDS)}")
