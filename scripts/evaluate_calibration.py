@@ -62,6 +62,7 @@ from tracker.model import (
     _fit,
     _posture_model,
     _smoothed,
+    classifier_proba,
     training_design,
 )
 from tracker.personal import (
@@ -189,7 +190,7 @@ def _subjects(
             for c in MAIN_CLASSES
         ])
         scored = np.setdiff1d(np.flatnonzero(genuine[rows]), calibration)
-        proba = np.asarray(base.pipeline.predict_proba(x[rows]))
+        proba = base.with_step_rule(np.asarray(base.pipeline.predict_proba(x[rows])), x[rows])
         out.append(Subject(int(s), base, rows, proba, calibration, scored))
     return out
 
@@ -366,7 +367,7 @@ def evaluate_location(location: str, data_dir: Path, quick: bool,
             fit_rows = train & labelled & np.isin(data.subjects, train_subjects[fit_idx])
             pipeline = _fit(x[fit_rows], data.labels[fit_rows], config)
             held_rows = train & run_grid & np.isin(data.subjects, train_subjects[held_idx])
-            inner_proba[held_rows] = pipeline.predict_proba(x[held_rows])
+            inner_proba[held_rows] = classifier_proba(pipeline, x[held_rows], location, config)
             inner_fits.append((pipeline, train_subjects[held_idx]))
         rows = train & run_grid
         p = _choose_self_transition(inner_proba[rows], data.labels[rows], data.segments[rows],

@@ -52,7 +52,8 @@ def time_week(location: str, rate_in_hz: float = 50.0, chunk_h: float = 6.0) -> 
             a = time.perf_counter()
             features = window_features(windows, model.rate_hz)
             b = time.perf_counter()
-            proba = model.pipeline.predict_proba(model.design_matrix(features))
+            x = model.design_matrix(features)
+            proba = model.with_step_rule(np.asarray(model.pipeline.predict_proba(x)), x)
             c = time.perf_counter()
             model.smooth(proba)
             cost["smoothing"] += time.perf_counter() - c

@@ -185,7 +185,8 @@ class PersonalModel(PostureModel):
         features = window_features(windows, self.rate_hz)
         if len(features) == 0:
             return np.zeros((0, len(self.classes) + len(self.personal.columns)))
-        base = self.personal.forest.predict_proba(PostureModel.design_matrix(self, features))
+        x = PostureModel.design_matrix(self, features)
+        base = self.with_step_rule(self.personal.forest.predict_proba(x), x)
         return np.hstack((base, features[:, self.personal.columns]))
 
     def predict_proba(self, windows: np.ndarray) -> np.ndarray:
@@ -358,7 +359,8 @@ def _segment_proba(
     """Base posteriors of each window, context taken within its own stretch."""
     proba = np.empty((len(features), forest.n_classes))
     for s in _runs(segments):
-        proba[s] = forest.predict_proba(PostureModel.design_matrix(base, features[s]))
+        x = PostureModel.design_matrix(base, features[s])
+        proba[s] = base.with_step_rule(forest.predict_proba(x), x)
     return proba
 
 

@@ -2,7 +2,8 @@
 
 A :class:`PostureModel` bundles the fitted classifier with everything needed to use it on
 new data: sampling rate, window length, which base features the location uses, the
-neighbour-context radii and the HMM self-transition probability.
+neighbour-context radii, the HMM self-transition probability and, at the thigh, the step
+rule (tracker.step_rule).
 
 Each model is saved twice, side by side, from the same fit (training writes both):
 
@@ -28,6 +29,7 @@ import numpy as np
 from tracker.features import feature_indices, multi_scale_context, window_features
 from tracker.forest import CompactForest, compact_forest
 from tracker.smoothing import sticky_transition, viterbi
+from tracker.step_rule import StepRule
 
 # Types a model file may contain beyond what skops trusts by default.  Loading refuses
 # anything else, so a tampered file cannot run arbitrary code.
@@ -62,6 +64,7 @@ class PostureModel:
     feature_names: tuple[str, ...]  # base features this location uses, in column order
     self_transition: float  # HMM probability of keeping the same posture between windows
     context_radii: tuple[int, ...] = ()  # radii of the neighbour summaries; max = context_windows
+    step_rule: StepRule | None = None  # windows that are plainly steps are walking (thigh)
 
     def __post_init__(self) -> None:
         if not self.context_radii:
@@ -79,8 +82,15 @@ class PostureModel:
         order (neighbouring windows feed each window's context features)."""
         if len(windows) == 0:
             return np.zeros((0, len(self.classes)))
-        features = window_features(windows, self.rate_hz)
-        return np.asarray(self.pipeline.predict_proba(self.design_matrix(features)))
+        x = self.design_matrix(window_features(windows, self.rate_hz))
+        return self.with_step_rule(np.asarray(self.pipeline.predict_proba(x)), x)
+
+    def with_step_rule(self, proba: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The classifier's posteriors `proba` of design-matrix rows `x`, with the
+        location's step rule applied (tracker.step_rule)."""
+        if self.step_rule is None:
+            return proba
+        return self.step_rule.apply(proba, x, self.feature_names, self.classes)
 
     def window_numbers(self, windows: np.ndarray) -> np.ndarray:
         """What the pipeline keeps of each window of a segment (in time order) until the
@@ -113,6 +123,7 @@ class PostureModel:
             "context_radii": list(self.context_radii),
             "feature_names": list(self.feature_names),
             "self_transition": self.self_transition,
+            "step_rule": self.step_rule.meta() if self.step_rule else None,
         }
 
     def compact(self) -> PostureModel:
@@ -177,6 +188,7 @@ def with_meta(pipeline: ProbabilityModel, meta: dict[str, Any]) -> PostureModel:
         context_radii=tuple(int(r) for r in meta["context_radii"]),
         feature_names=tuple(str(f) for f in meta["feature_names"]),
         self_transition=float(meta["self_transition"]),
+        step_rule=StepRule.from_meta(meta.get("step_rule")),
     )
 
 
