@@ -387,7 +387,7 @@ class FakeBluez:
     def export_unannounced(self, link: DeviceLink) -> None:
         """List the device from now on, with its announcement (InterfacesAdded) lost to the
         clients listening: what a client that was reading the object list when the device
-        appeared can miss (bleak does, see tracker.ble.refresh_bleak_bluez_cache)."""
+        appeared can miss (bleak does, see tracker.bluez.refresh_bleak_bluez_cache)."""
         link.exported = True
         self._objects[link.path] = {DEVICE_IFACE: self._device_props(link)}
 
