@@ -360,11 +360,10 @@ class BandSession:
             async with BleakScanner(detection_callback=on_advertisement):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(found), self.scan_timeout_s)
+                if found.done() or attempt:
+                    break
                 # Asked while still scanning: BlueZ gives an RSSI to what it hears now.
-                listed = [] if found.done() else await bluez_devices(self.target,
-                                                                     disconnect=True)
-            if found.done() or attempt:
-                break
+                listed = await bluez_devices(self.target, disconnect=True)
             if any(device.connected for device in listed):
                 # A band still connected to a collector that crashed does not
                 # advertise: that connection is now released; look again.
@@ -373,7 +372,7 @@ class BandSession:
             if not heard:
                 break  # away, switched off or out of range
             # BlueZ hears the band, yet bleak reported no advertisement of it in a
-            # whole scan: bleak's cache missed it (see tracker.bluez.refresh_bleak_bluez_cache).
+            # whole scan: bleak's cache missed it (tracker.bluez.refresh_bleak_bluez_cache).
             self._event("rescan", f"BlueZ hears {heard[0].name or heard[0].address} but "
                         "bleak did not report it; reading BlueZ's devices afresh")
             await refresh_bleak_bluez_cache()
