@@ -190,7 +190,7 @@ def _subjects(
             for c in MAIN_CLASSES
         ])
         scored = np.setdiff1d(np.flatnonzero(genuine[rows]), calibration)
-        proba = base.with_step_rule(np.asarray(base.pipeline.predict_proba(x[rows])), x[rows])
+        proba = base.design_proba(x[rows])
         out.append(Subject(int(s), base, rows, proba, calibration, scored))
     return out
 

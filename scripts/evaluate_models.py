@@ -52,8 +52,7 @@ def time_week(location: str, rate_in_hz: float = 50.0, chunk_h: float = 6.0) -> 
             a = time.perf_counter()
             features = window_features(windows, model.rate_hz)
             b = time.perf_counter()
-            x = model.design_matrix(features)
-            proba = model.with_step_rule(np.asarray(model.pipeline.predict_proba(x)), x)
+            proba = model.design_proba(model.design_matrix(features))
             c = time.perf_counter()
             model.smooth(proba)
             cost["smoothing"] += time.perf_counter() - c

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BluezDevice:
-    path: str
     name: str
     address: str
     connected: bool
@@ -74,7 +73,7 @@ async def bluez_devices(target: str, disconnect: bool = False) -> list[BluezDevi
                 await asyncio.wait_for(
                     _bluez_call(bus, path, "org.bluez.Device1", "Disconnect"), 10)
                 log.info("released a stale connection to %s", name or address)
-            found.append(BluezDevice(path, name, address, connected, rssi))
+            found.append(BluezDevice(name, address, connected, rssi))
     except Exception as error:
         log.debug("could not list BlueZ's devices: %s", error)
     finally:

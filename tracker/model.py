@@ -123,7 +123,7 @@ class TrainingConfig:
     subjects: tuple[int, ...] | None = None  # restrict to these subjects (quick runs)
     stitched: bool | None = None  # train on joined recordings too; None: per location
     short_walks: bool | None = None  # and on sitting cut by short walks; None: per location
-    step_rule: bool | None = None  # apply the location's step rule; None: if it has one
+    step_rule: bool = True  # the location's step rule, if it has one; False: without
     # Train without the hand activities mapped to a posture (wrist), for comparison.
     stated_postures_only: bool = False
 
@@ -250,7 +250,7 @@ def with_training_sequences(data: LabelledWindows, location: str,
 
 
 def _step_rule(location: str, config: TrainingConfig) -> StepRule | None:
-    return LOCATION_STEP_RULE[location] if config.step_rule is not False else None
+    return LOCATION_STEP_RULE[location] if config.step_rule else None
 
 
 def classifier_proba(pipeline: Any, x: np.ndarray, location: str,

@@ -82,7 +82,10 @@ class PostureModel:
         order (neighbouring windows feed each window's context features)."""
         if len(windows) == 0:
             return np.zeros((0, len(self.classes)))
-        x = self.design_matrix(window_features(windows, self.rate_hz))
+        return self.design_proba(self.design_matrix(window_features(windows, self.rate_hz)))
+
+    def design_proba(self, x: np.ndarray) -> np.ndarray:
+        """Posteriors of design-matrix rows `x` (step rule included)."""
         return self.with_step_rule(np.asarray(self.pipeline.predict_proba(x)), x)
 
     def with_step_rule(self, proba: np.ndarray, x: np.ndarray) -> np.ndarray:
