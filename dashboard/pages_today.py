@@ -143,17 +143,19 @@ def show_pause_controls(context: DashboardContext, source: Source, view: DayView
             kind, until = pause
             what = "In a meeting" if kind == "meeting" else "Snoozed"
             st.write(f"{what} until {clock(until, context.tz)}.")
-        # Callbacks: the event is written before the rerun reads the day's events.
-        columns = st.columns(len(SNOOZE_MIN))
-        for column, minutes in zip(columns, SNOOZE_MIN, strict=True):
-            column.button(f"Snooze {minutes} min", key=f"snooze_{minutes}",
+        # One wrapping row rather than columns: in a column a button is cut to "Snooze …"
+        # when the window is narrow.  Callbacks: the event is written before the rerun
+        # reads the day's events.
+        with st.container(horizontal=True):
+            for minutes in SNOOZE_MIN:
+                st.button(f"Snooze {minutes} min", key=f"snooze_{minutes}",
                           on_click=pause_now, args=(context, source, "snooze", minutes))
-        if pause is not None and pause[0] == "meeting":
-            st.button("Meeting over", key="meeting_end", on_click=pause_now,
-                      args=(context, source, "meeting_end", 0))
-        else:
-            st.button(f"In a meeting ({MEETING_MIN} min)", key="meeting", on_click=pause_now,
-                      args=(context, source, "meeting", MEETING_MIN))
+            if pause is not None and pause[0] == "meeting":
+                st.button("Meeting over", key="meeting_end", on_click=pause_now,
+                          args=(context, source, "meeting_end", 0))
+            else:
+                st.button(f"In a meeting ({MEETING_MIN} min)", key="meeting",
+                          on_click=pause_now, args=(context, source, "meeting", MEETING_MIN))
 
 
 def pause_now(context: DashboardContext, source: Source, kind: str, minutes: int) -> None:

@@ -173,6 +173,32 @@ def test_history_shows_the_stores_daily_figures(
     browser.screenshot(tmp_path / "history.png")
 
 
+def buttons_cut_short(browser: Browser) -> list[str]:
+    """Labels of visible buttons whose text does not fit (shown with an ellipsis)."""
+    result = browser.call("Runtime.evaluate", returnByValue=True, expression="""
+        [...document.querySelectorAll('button')].filter(b => b.offsetParent !== null)
+          .filter(b => [b, ...b.querySelectorAll('*')].some(
+              e => e.scrollWidth > e.clientWidth + 1 && e.innerText.trim()))
+          .map(b => b.innerText.trim())""")
+    return list(result["result"]["value"])
+
+
+@pytest.mark.parametrize("width", [1000, 390])
+def test_pause_buttons_show_their_whole_label(served: str, tmp_path: Path, width: int) -> None:
+    # Half a laptop screen, and a phone: in equal columns the snooze buttons were cut
+    # to "Snooze …" at 1000 px.
+    profile = tmp_path / "narrow"
+    profile.mkdir()
+    narrow = Browser(profile, width, 1800)
+    try:
+        narrow.open(served, "Pause nudges", "Snooze 60 min")
+        cut = [label for label in buttons_cut_short(narrow)
+               if label.startswith(("Snooze", "In a meeting", "Meeting over"))]
+        assert not cut, f"button labels cut short at {width} px: {cut}"
+    finally:
+        narrow.close()
+
+
 def test_today_reads_on_a_phone(served: str, tmp_path: Path,
                                 filled_store: FilledStore) -> None:
     profile = tmp_path / "phone"
