@@ -94,6 +94,19 @@ def test_gravity_direction_and_stillness() -> None:
     assert (moving[:, FEATURE_NAMES.index("cadence_corr")] > 0.5).mean() > 0.8
 
 
+@pytest.mark.parametrize("period_s", [0.35, 0.55, 0.7, 0.9, 1.1])
+def test_cadence_finds_a_step_rhythm_at_any_pace(period_s: float) -> None:
+    # Gravity along z plus a rhythm with a second harmonic, as a leg's steps give: a
+    # few tried lags (0.3, 0.4, ..., 1.2 s) missed paces that fall between them.
+    t = np.arange(100) / RATE
+    phase = 2 * np.pi * t / period_s
+    bounce = 0.3 * np.sin(phase) + 0.15 * np.sin(2 * phase)
+    windows = np.zeros((1, 100, 3), dtype=np.float32)
+    windows[0, :, 2] = 1.0 + bounce
+    cadence = window_features(windows, RATE)[0, FEATURE_NAMES.index("cadence_corr")]
+    assert cadence > 0.8
+
+
 def test_context_is_a_centred_mean_and_std_cut_at_the_edges() -> None:
     base = np.arange(10, dtype=np.float32)[:, None] ** 2
     ctx = context_features(base, radius=2)

@@ -47,6 +47,10 @@ MOTION_FEATURES: tuple[str, ...] = (
     "cadence_corr",  # best magnitude autocorrelation over step-like lags (0.3-1.2 s)
 )
 FEATURE_NAMES: tuple[str, ...] = GRAVITY_FEATURES + MOTION_FEATURES
+# Kept in every model file: a model reads the features it was fitted to, so one fitted
+# to another version is refused (tracker.posture_model.OutdatedModelError).
+# 1: cadence at seven lags; 2: cadence at every lag from 0.3 to 1.2 s.
+FEATURES_VERSION = 2
 
 # Which base features each wear location uses, and why.
 LOCATION_FEATURES: dict[str, tuple[str, ...]] = {
@@ -65,7 +69,10 @@ LOCATION_FEATURES: dict[str, tuple[str, ...]] = {
     "thigh": ("grav_abs_z", *MOTION_FEATURES),
 }
 
-_CADENCE_LAGS_S = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2)
+# A step (0.3-0.6 s) or a stride (0.6-1.2 s).  Every lag in between is tried: people
+# step at any pace, and a grid of a few lags (0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2 s, as
+# before) fell between the peaks of half the WISDM thighs' walking.
+_CADENCE_RANGE_S = (0.3, 1.2)
 _SWAY_BLOCK_S = 0.5
 # Spreads and angles span orders of magnitude (a still thigh sways ~1e-6, a standing one
 # ~1e-4): they are stored as log10 so that neighbour means are not ruled by one outlier.
@@ -103,10 +110,8 @@ def _cadence_corr(mag: np.ndarray, rate_hz: float) -> np.ndarray:
     energy = np.einsum("ij,ij->i", centred, centred) + _EPS
     best = np.zeros(len(mag), dtype=np.float32)
     length = mag.shape[1]
-    for lag_s in _CADENCE_LAGS_S:
-        lag = round(lag_s * rate_hz)
-        if lag <= 0 or lag >= length // 2:
-            continue
+    shortest, longest = (max(1, round(s * rate_hz)) for s in _CADENCE_RANGE_S)
+    for lag in range(shortest, min(longest, length // 2 - 1) + 1):
         corr = np.einsum("ij,ij->i", centred[:, lag:], centred[:, :-lag])
         # scale for the shorter overlap so long lags are not penalised
         np.maximum(best, corr * (length / (length - lag)) / energy, out=best)
