@@ -5,11 +5,12 @@ the guided routine (`sitting-tracker calibrate`, or the dashboard's Calibrate pa
 stand and walk for a minute each) and corrections marked in the dashboard ("I was
 actually standing").  The raw samples of those spans are already in the store, so a
 personal model is fitted from the store alone, with the same windowing as at run time,
-and saved beside the store; the collector and `classify --db` use it from then on.
+and saved beside the store; the collector uses it from then on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from tracker.labels import SITTING, STANDING, WALKING
-from tracker.posture_model import PostureModel, load_default_model
+from tracker.posture_model import OutdatedModelError, PostureModel, load_default_model
 from tracker.store import DEFAULT_PARTICIPANT, Store
 from tracker.store_backends import is_database_url
 from tracker.windowing import StreamingWindower, WindowBlock
+
+log = logging.getLogger(__name__)
 
 PERSONAL_SUFFIX = ".personal.npz"
 SPAN_ID = 1000  # segment ids: span number * SPAN_ID + part of the span between gaps
@@ -76,12 +79,23 @@ def personal_model_path(db: str | Path, location: str,
 def model_for(db: str | Path | None, location: str,
               participant: str = DEFAULT_PARTICIPANT) -> PostureModel:
     """The personal model of this store's wearer if there is one, else the shipped model
-    (its numpy-only copy: callers that run all day never import scikit-learn)."""
-    if db is not None:
-        path = personal_model_path(db, location, participant)
-        if path.exists():
-            return PostureModel.load(path)
-    return load_default_model(location, compact=True)
+    (its numpy-only copy: callers that run all day never import scikit-learn).
+
+    A personal model fitted to the window features of an earlier version is refitted
+    from the postures stated in the store, which keeps their raw samples, so an upgrade
+    does not quietly drop a wearer's calibration."""
+    path = None if db is None else personal_model_path(db, location, participant)
+    if db is None or path is None or not path.exists():
+        return load_default_model(location, compact=True)
+    try:
+        return PostureModel.load(path)
+    except OutdatedModelError as error:
+        log.warning("the personal model %s was %s; refitting it now", path, error)
+    try:
+        return fit_personal_model(db, location, participant=participant).model
+    except ValueError as error:
+        log.warning("could not refit the personal model (%s): using the shipped model", error)
+        return load_default_model(location, compact=True)
 
 
 def labelled_windows(store: Store, model: PostureModel, *, location: str | None = None,
@@ -191,7 +205,11 @@ def fit_personal_model(db: str | Path, location: str, *,
     from tracker.personal import fit_personal, save_personal
 
     base = load_default_model(location, compact=True)
-    before = model_for(db, location, participant)
+    path = personal_model_path(db, location, participant)
+    try:
+        before = PostureModel.load(path) if path.exists() else base
+    except OutdatedModelError:  # refitted now: compare with the shipped model
+        before = base
     with Store.open(db, readonly=True) as store:
         examples = labelled_windows(store, base, location=location, participant=participant)
     if len(examples.labels) == 0:
@@ -201,7 +219,6 @@ def fit_personal_model(db: str | Path, location: str, *,
     progress(f"fitting on {len(examples.labels)} windows: "
              + ", ".join(f"{p} {n}" for p, n in counts.items()))
     model = fit_personal(base, examples.windows, examples.labels, examples.segments)
-    path = personal_model_path(db, location, participant)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename: a running collector re-reading the file never sees half of it.
     partial = path.with_name(path.name.removesuffix(".npz") + ".partial.npz")

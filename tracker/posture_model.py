@@ -26,7 +26,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tracker.features import feature_indices, multi_scale_context, window_features
+from tracker.features import (
+    FEATURES_VERSION,
+    feature_indices,
+    multi_scale_context,
+    window_features,
+)
 from tracker.forest import CompactForest, compact_forest
 from tracker.smoothing import sticky_transition, viterbi
 from tracker.step_rule import StepRule
@@ -47,6 +52,18 @@ COMPACT_SUFFIX = ".trees.npz"
 PERSONAL_SUFFIX = ".personal.npz"
 
 
+class OutdatedModelError(ValueError):
+    """A model file fitted to window features this version no longer computes."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"fitted to the window features of an earlier sitting-tracker (version "
+            f"{version}; this one computes version {FEATURES_VERSION}): a personal model is "
+            "refitted by `sitting-tracker train --personal`, a model of your own by "
+            "training it again")
+        self.version = version
+
+
 class ProbabilityModel(Protocol):
     def predict_proba(self, x: np.ndarray) -> Any: ...
 
@@ -65,6 +82,7 @@ class PostureModel:
     self_transition: float  # HMM probability of keeping the same posture between windows
     context_radii: tuple[int, ...] = ()  # radii of the neighbour summaries; max = context_windows
     step_rule: StepRule | None = None  # windows that are plainly steps are walking (thigh)
+    features_version: int = FEATURES_VERSION  # tracker.features: what the trees were fitted to
 
     def __post_init__(self) -> None:
         if not self.context_radii:
@@ -127,6 +145,7 @@ class PostureModel:
             "feature_names": list(self.feature_names),
             "self_transition": self.self_transition,
             "step_rule": self.step_rule.meta() if self.step_rule else None,
+            "features_version": self.features_version,
         }
 
     def compact(self) -> PostureModel:
@@ -181,6 +200,11 @@ class PostureModel:
 
 
 def with_meta(pipeline: ProbabilityModel, meta: dict[str, Any]) -> PostureModel:
+    """Raises OutdatedModelError for a model fitted to other window features (files
+    without a version predate versions: 1)."""
+    version = int(meta.get("features_version", 1))
+    if version != FEATURES_VERSION:
+        raise OutdatedModelError(version)
     return PostureModel(
         pipeline=pipeline,
         location=str(meta["location"]),
@@ -192,6 +216,7 @@ def with_meta(pipeline: ProbabilityModel, meta: dict[str, Any]) -> PostureModel:
         feature_names=tuple(str(f) for f in meta["feature_names"]),
         self_transition=float(meta["self_transition"]),
         step_rule=StepRule.from_meta(meta.get("step_rule")),
+        features_version=version,
     )
 
 

@@ -68,7 +68,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def load_model(location: str, path: Path | None) -> Classifier:
-    from tracker.posture_model import PostureModel, load_default_model
+    from tracker.posture_model import OutdatedModelError, PostureModel, load_default_model
 
     if path is None:
         return load_default_model(location)
@@ -76,6 +76,8 @@ def load_model(location: str, path: Path | None) -> Classifier:
         raise InputError(path, "no such model file")
     try:
         model = PostureModel.load(path)
+    except OutdatedModelError as error:
+        raise InputError(path, str(error)) from None
     except Exception as error:  # a zip, npz or skops file of something else, or no zip
         raise InputError(path, f"not a sitting-tracker model file ({error})") from None
     if model.location != location:
