@@ -52,15 +52,16 @@ def _own_features(subject: int, label: str) -> np.ndarray:
 
 
 def test_on_real_thighs_the_rule_finds_walking_and_never_sitting_or_standing() -> None:
-    # Over all 15 WISDM thigh recordings: 0 % of sitting and standing windows, 44 % of
-    # walking ones (3-100 % by person: it claims only plain steps).
+    # Over all 15 WISDM thigh recordings: 0 % of sitting and standing windows, 95 % of
+    # walking ones (63-100 % by person; with the cadence looked for at seven lags only,
+    # 49 %, and 53 % of these six people's).
     walking = []
     for subject in (1604, 1611, 1615, 1622, 1630, 1637):
         for label in ("sitting", "standing"):
             assert not StepRule().fires(_own_features(subject, label), NAMES).any(), \
                 (subject, label)
         walking.append(StepRule().fires(_own_features(subject, "walking"), NAMES))
-    assert np.concatenate(walking).mean() >= 0.3
+    assert np.concatenate(walking).mean() >= 0.85
 
 
 def test_the_shipped_thigh_model_carries_the_rule_and_the_others_do_not() -> None:

@@ -87,10 +87,10 @@ LOCATION_STITCHED: dict[str, bool] = {"waist": False, "wrist": True, "thigh": Tr
 # 0.900-0.910: one person's sitting became standing, their F1 0.57-0.77), so not the thigh.
 LOCATION_SHORT_WALKS: dict[str, bool] = {"waist": False, "wrist": True, "thigh": False}
 # Windows that are plainly steps are walking whatever the classifier says
-# (tracker.step_rule), at the thigh: held out, 10-20 s walks between sitting found
-# 40-60 % -> 73 %, 30 s 73 % -> 80 %, false breaks (13 %), macro-F1 (0.924) and the
-# office day's nudges unchanged.  At the wrist brushing teeth looks the same (the rule
-# would fire on 15 % of the wrist's standing windows), so only the thigh.
+# (tracker.step_rule), at the thigh: held out, 10-30 s walks between sitting found
+# 40-73 % -> 100 % (73-80 % while the cadence looked at seven lags only), false breaks
+# unchanged (13 %).  At the wrist brushing
+# teeth looks the same (the rule would fire on 55 % of it), so only the thigh.
 LOCATION_STEP_RULE: dict[str, StepRule | None] = {
     "waist": None, "wrist": None, "thigh": StepRule()}
 LOCATION_CONTEXT_RADII: dict[str, tuple[int, ...]] = {
