@@ -270,6 +270,19 @@ def test_relative_time_is_refused_with_the_file_named(tmp_path: Path) -> None:
     assert not list((tmp_path / "out").rglob("*.csv"))
 
 
+def test_a_recording_whose_outputs_fill_the_disk_fails_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.full_disk import fill_disk_after
+
+    study = write_study(tmp_path / "study")
+    [recording] = [r for r in discover(study)[0] if r.name == "p01_waist.csv"]
+    fill_disk_after(monkeypatch, 2_000)
+    out = tmp_path / "out"
+    outcome = classify_recording(recording, out, Settings(location="waist", tz=TZ))
+    assert outcome.error == f"{out / 'windows' / 'p01_waist.csv'}: no space left on the device"
+    assert not [p for p in out.rglob("*") if p.is_file()]  # no output, no .part, no marker
+
+
 def test_a_model_of_another_location_stops_the_study_before_it_starts(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     study = tmp_path / "study"

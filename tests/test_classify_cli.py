@@ -266,3 +266,32 @@ def test_a_reconnect_inside_a_long_sitting_bout_leaves_one_bout(
     labels = pd.read_csv(out)
     assert "unknown" in set(labels["label"])  # the gap is not called sitting
     assert "Sitting bouts >= 30 min:  1 " in summary, summary
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_device_is_one_line_not_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "classify", str(SAMPLE), "--location", "waist",
+         "-o", "/dev/full"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sitting-tracker classify: error: /dev/full: no space left on the device"]
+    assert result.stdout == ""  # no summary of a file that was not written
+
+
+def test_a_disk_that_fills_up_leaves_no_partial_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.full_disk import fill_disk_after
+
+    out = tmp_path / "small" / "labels.csv"
+    out.parent.mkdir()
+    out.write_text("an older result\n")
+    fill_disk_after(monkeypatch, 2_000)
+    assert main(["classify", str(SAMPLE), "--location", "waist", "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        f"sitting-tracker classify: error: {out}: no space left on the device"]
+    assert out.read_text() == "an older result\n"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["labels.csv"]
+

@@ -291,3 +291,31 @@ def test_bouts_say_how_long_the_sitting_bout_is_across_a_short_gap(tmp_path: Pat
     assert joined == [("band", "sitting", "2700.0"), ("band", "unknown", ""),
                       ("band", "sitting", "2700.0"), ("band", "standing", ""),
                       ("other", "sitting", "600.0")]
+
+
+def test_a_disk_that_fills_up_is_one_line_and_leaves_the_old_file(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.full_disk import fill_disk_after
+
+    store.close()
+    out = tmp_path / "small" / "raw.csv"
+    out.parent.mkdir()
+    out.write_text("an older export\n")
+    fill_disk_after(monkeypatch, 10_000)  # the 1500 samples take about 100 kB
+    assert main(["export", "raw", "--db", str(store.path), "-o", str(out), "--tz",
+                 "Europe/Berlin"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"sitting-tracker export: error: {out}: no space left on the device"]
+    assert out.read_text() == "an older export\n"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["raw.csv"]  # no .part left
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_an_export_to_a_full_device_is_one_line(store: Store,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    store.close()
+    assert main(["export", "daily", "--db", str(store.path), "-o", "/dev/full", "--tz",
+                 "Europe/Berlin"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "sitting-tracker export: error: /dev/full: no space left on the device"]

@@ -49,7 +49,13 @@ from typing import Any
 import pandas as pd
 
 from tracker import bouts as bout_rules
-from tracker.csvfiles import atomic_text_file, defuse_formulas, with_iso_columns, write_csv
+from tracker.csvfiles import (
+    OutputError,
+    atomic_text_file,
+    defuse_formulas,
+    with_iso_columns,
+    write_csv,
+)
 from tracker.export import COLUMNS
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import RECORDING_SUFFIXES, InputError, read_recording, recording_suffix
@@ -252,7 +258,7 @@ def classify_recording(recording: Recording, out_dir: Path, settings: Settings) 
         # A failed recording keeps no outputs, so none can be mistaken for its results.
         for path in (windows_path(out_dir, recording.key), bouts_path(out_dir, recording.key)):
             path.unlink(missing_ok=True)
-        if isinstance(error, InputError):
+        if isinstance(error, InputError | OutputError):  # one line naming the file
             return Outcome(recording, str(error))
         # Anything else (a bug, a file the reader did not foresee) fails this recording
         # only; the type name says where to look.

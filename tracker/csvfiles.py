@@ -3,18 +3,22 @@
 Every file has a header row; every time has an ISO 8601 column with its UTC offset
 next to a numeric seconds column; no text cell starts with a character a spreadsheet
 would run as a formula; a file appears whole or not at all (written to a temporary
-file beside it, then renamed).
+file beside it, then renamed), and a file that cannot be written (a full disk, no
+permission) is one line naming it, an OutputError.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 import pandas as pd
@@ -23,6 +27,10 @@ from tracker.cli_errors import UsageError
 
 # OWASP's list for CSV injection: these open a formula in Excel, LibreOffice, Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class OutputError(UsageError):
+    """An output file that cannot be written, told as `file: problem`."""
 
 
 def iso_times(seconds: pd.Series | np.ndarray, tz: tzinfo) -> pd.Series:
@@ -98,11 +106,47 @@ def check_output(path: str | Path, **kept: str | Path | None) -> None:
                 raise UsageError(f"{path}: is the {what} itself; writing the output there "
                                  f"would replace it")
     except OSError as error:
-        raise _cannot_write(path, error) from None
+        raise cannot_write(path, error) from None
 
 
-def _cannot_write(path: Path, error: OSError) -> UsageError:
-    return UsageError(f"{path}: cannot write here ({error.strerror or error})")
+def cannot_write(path: Path, error: OSError) -> OutputError:
+    """The one line for an output that cannot be written: the system's own words (a
+    read-only file system, a quota, permission denied), a full disk in plain ones."""
+    if error.errno == errno.ENOSPC:  # found part-way: "cannot write here" would mislead
+        return OutputError(f"{path}: no space left on the device")
+    return OutputError(f"{path}: cannot write here ({error.strerror or error})")
+
+
+class _OutputText(io.TextIOWrapper):
+    """A UTF-8 text file whose write errors are OutputErrors naming ``output`` (the file
+    asked for, not the temporary one): a full disk is one line, not a traceback."""
+
+    def __init__(self, raw: BinaryIO, output: Path) -> None:
+        super().__init__(raw, encoding="utf-8", newline="")
+        self.output = output
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except OSError as error:
+            raise cannot_write(self.output, error) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as error:
+            raise cannot_write(self.output, error) from None
+
+    def close(self) -> None:
+        try:
+            super().close()  # writes what is still buffered: a full disk often shows here
+        except OSError as error:
+            raise cannot_write(self.output, error) from None
+
+    def discard(self) -> None:
+        """Close after a failure, which must not be hidden by a second one."""
+        with contextlib.suppress(OSError, OutputError):
+            self.close()
 
 
 @contextmanager
@@ -110,12 +154,21 @@ def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
     """Open a temporary file beside `path`; it replaces `path` only if the block succeeds.
 
     A path that cannot be written (no permission, a file where a folder should be, a
-    name too long) is a UsageError naming it, found before any work is done."""
+    name too long) is an OutputError naming it, found before any work is done; so is a
+    write that fails on the way (a full disk), after which the temporary file is gone."""
     path = Path(path)
     check_output(path)
     if path.exists() and not path.is_file():  # /dev/stdout, a named pipe: write through
-        with open(path, "w", newline="", encoding="utf-8") as stream:
+        try:
+            stream = _OutputText(open(path, "wb"), path)  # noqa: SIM115 (closed below)
+        except OSError as error:
+            raise cannot_write(path, error) from None
+        try:
             yield stream
+            stream.close()
+        except BaseException:
+            stream.discard()
+            raise
         return
     if path.is_symlink():
         path = path.resolve()  # replace the file the link points to, keep the link
@@ -123,15 +176,25 @@ def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
                                              dir=path.parent)
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    try:
         # mkstemp makes the file private; give it the mode a plain open would have.
         os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _new_file_mode())
+        stream = _OutputText(os.fdopen(handle, "wb"), path)
     except OSError as error:
-        raise _cannot_write(path, error) from None
+        os.close(handle)
+        Path(temporary).unlink(missing_ok=True)
+        raise cannot_write(path, error) from None
     try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-            yield stream
-        os.replace(temporary, path)
+        yield stream
+        stream.close()
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise cannot_write(path, error) from None
     except BaseException:
+        stream.discard()
         Path(temporary).unlink(missing_ok=True)
         raise
 
