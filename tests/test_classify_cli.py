@@ -295,3 +295,21 @@ def test_a_disk_that_fills_up_leaves_no_partial_output(
     assert out.read_text() == "an older result\n"
     assert sorted(p.name for p in out.parent.iterdir()) == ["labels.csv"]
 
+
+
+def test_times_and_probabilities_are_written_without_float_noise(tmp_path: Path) -> None:
+    # t made relative by subtracting a Unix start carries binary noise in its last
+    # digits (0.3130000114440918); the windows are written to the microsecond.
+    frame = pd.read_csv(SAMPLE)[["t", "x", "y", "z"]].iloc[:3000]
+    frame["t"] = (1714545000.313 + frame["t"]) - 1714545000.0
+    recording = tmp_path / "rec.csv"
+    frame.to_csv(recording, index=False)
+    out = tmp_path / "labels.csv"
+    assert main(["classify", str(recording), "--location", "waist", "-o", str(out), "-q"]) == 0
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["start"] == "0.313" and rows[1]["start"] == "5.313"
+    decimals = {column: max(len(r[column].partition(".")[2]) for r in rows)
+                for column in rows[0] if column != "label"}
+    assert decimals["start"] <= 6 and decimals["end"] <= 6
+    assert all(decimals[c] <= 4 for c in decimals if c not in ("start", "end"))

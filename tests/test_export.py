@@ -319,3 +319,28 @@ def test_an_export_to_a_full_device_is_one_line(store: Store,
                  "Europe/Berlin"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "sitting-tracker export: error: /dev/full: no space left on the device"]
+
+
+def test_numbers_are_written_without_float_noise(tmp_path: Path) -> None:
+    # 50 s of sitting, then 1.94 s without data: differences of Unix times and sums of
+    # minutes that print as 1.940000057220459 and 0.8333333333333334 unrounded.
+    start = day(9) + 0.013
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.replace_bouts(pd.DataFrame({"start": [start, start + 50],
+                                          "end": [start + 50, start + 51.94],
+                                          "label": ["sitting", "unknown"]}), 0, 2e9)
+        t = start + np.arange(60) / 52.0  # a 52 Hz band: its sample times need microseconds
+        store.add_raw(t, np.tile([0.1, 0.2, 0.97], (len(t), 1)).astype(np.float32))
+        for kind in ("bouts", "daily", "raw"):
+            export(store, kind, tmp_path / f"{kind}.csv", BERLIN)
+    bouts = read(tmp_path / "bouts.csv")
+    assert [(b["duration_s"], b["joined_sitting_s"]) for b in bouts] == [("50.0", "50.0"),
+                                                                         ("1.94", "")]
+    assert bouts[1]["end_s"] == "1717398051.953"
+    [daily] = read(tmp_path / "daily.csv")
+    assert (daily["sitting_min"], daily["unknown_min"], daily["breaks_per_sedentary_hour"]) \
+        == ("0.833", "0.032", "0.0")
+    raw = read(tmp_path / "raw.csv")
+    assert [float(r["time_s"]) for r in raw] == pytest.approx(t, abs=1e-6)
+    assert all(len(r["time_s"].split(".")[1]) <= 6 for r in raw)
+    assert raw[0]["x"] == "0.100097656"  # 410/4096 g, as the store keeps it: not rounded

@@ -52,7 +52,7 @@ from tracker import bouts as bout_rules
 from tracker.csvfiles import (
     OutputError,
     atomic_text_file,
-    defuse_formulas,
+    csv_cells,
     with_iso_columns,
     write_csv,
 )
@@ -274,8 +274,8 @@ def _write_windows(recording: Recording, path: Path, settings: Settings) -> pd.D
 
         def emit(frames: list[pd.DataFrame]) -> None:
             for frame in frames:
-                defuse_formulas(frame).to_csv(stream, index=False, header=False,
-                                              lineterminator="\n")
+                csv_cells(frame).to_csv(stream, index=False, header=False,
+                                        lineterminator="\n")
                 kept.append(frame[["start", "end", "label"]])
 
         for chunk in read_recording(recording.path, units=settings.units):

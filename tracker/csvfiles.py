@@ -1,10 +1,11 @@
 """Writing CSV files people open in R, SPSS, pandas or a spreadsheet.
 
 Every file has a header row; every time has an ISO 8601 column with its UTC offset
-next to a numeric seconds column; no text cell starts with a character a spreadsheet
-would run as a formula; a file appears whole or not at all (written to a temporary
-file beside it, then renamed), and a file that cannot be written (a full disk, no
-permission) is one line naming it, an OutputError.
+next to a numeric seconds column; numbers carry the digits they mean and no binary
+float noise; no text cell starts with a character a spreadsheet would run as a formula;
+a file appears whole or not at all (written to a temporary file beside it, then
+renamed), and a file that cannot be written (a full disk, no permission) is one line
+naming it, an OutputError.
 """
 
 from __future__ import annotations
@@ -28,9 +29,47 @@ from tracker.cli_errors import UsageError
 # OWASP's list for CSV injection: these open a formula in Excel, LibreOffice, Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+# Digits written after the decimal point, by column, so a number reads as what it means
+# and not as a binary float: a difference of two Unix times (1.940000057220459 s), a sum
+# of minutes (4.333333333333333). Times keep the microseconds the store keeps (raw samples
+# of a 52 Hz band need them); durations the millisecond; probabilities the 4 digits the
+# classifier gives. Columns not named here (counts, raw x,y,z) are written as they are.
+TIME_COLUMNS = frozenset({"start", "end", "start_s", "end_s", "time_s", "day_start_s"})
+TIME_DECIMALS = 6
+DURATION_DECIMALS = 3  # *_s durations and *_min minutes: to the millisecond and below
+PROBABILITY_DECIMALS = 4  # confidence, p_<posture>
+RATE_DECIMALS = 3  # breaks_per_sedentary_hour
+
 
 class OutputError(UsageError):
     """An output file that cannot be written, told as `file: problem`."""
+
+
+def decimals_of(column: str) -> int | None:
+    """How many decimals a numeric column is written with (None: as it is)."""
+    if column in TIME_COLUMNS:
+        return TIME_DECIMALS
+    if column.endswith(("_s", "_min")):
+        return DURATION_DECIMALS
+    if column == "confidence" or column.startswith("p_"):
+        return PROBABILITY_DECIMALS
+    if column.endswith("_per_sedentary_hour"):
+        return RATE_DECIMALS
+    return None
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float columns rounded as `decimals_of` says (a copy)."""
+    digits = {column: n for column in frame.columns
+              if pd.api.types.is_float_dtype(frame[column].dtype)
+              and (n := decimals_of(str(column))) is not None}
+    # float64 first: a float32 rounded in float32 still prints as 0.97710001.
+    return frame.astype(dict.fromkeys(digits, "float64")).round(digits) if digits else frame
+
+
+def csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """What every writer puts in a CSV: numbers rounded, formulas defused."""
+    return defuse_formulas(rounded(frame))
 
 
 def iso_times(seconds: pd.Series | np.ndarray, tz: tzinfo) -> pd.Series:
@@ -215,7 +254,7 @@ def write_csv(frames: Iterable[pd.DataFrame], path: str | Path, columns: list[st
     with atomic_text_file(path) as stream:
         stream.write(",".join(columns) + "\n")
         for frame in frames:
-            defuse_formulas(frame.reindex(columns=columns)).to_csv(
+            csv_cells(frame.reindex(columns=columns)).to_csv(
                 stream, index=False, header=False, lineterminator="\n")
             rows += len(frame)
     return rows

@@ -11,7 +11,7 @@ import pandas as pd
 
 from tracker import bouts as bout_rules
 from tracker.cli_errors import HelpFormatter, UsageError, identifier
-from tracker.csvfiles import atomic_text_file, check_output, defuse_formulas
+from tracker.csvfiles import atomic_text_file, check_output, csv_cells
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import (
     MAX_RATE_HZ,
@@ -145,8 +145,8 @@ def _classify_to_csv(chunks: Any, model: Classifier, args: argparse.Namespace,
 
         def emit(frames: list[pd.DataFrame]) -> None:
             for frame in frames:
-                defuse_formulas(frame).to_csv(stream, index=False, header=False,
-                                              lineterminator="\n")
+                csv_cells(frame).to_csv(stream, index=False, header=False,
+                                        lineterminator="\n")
                 kept.append(frame[["start", "end", "label", "confidence"]])
                 if store is not None:
                     stored = frame.assign(start=frame["start"] + offset,
