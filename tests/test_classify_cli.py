@@ -205,6 +205,8 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, output: st
     (["--model", "MODEL"], "not a sitting-tracker model file"),
     (["--model", "THIGH"], "a model for the thigh, not the waist"),
     (["--rate", "1"], "supported rates are 10-200 Hz"),
+    # 50 Hz data: at 10 Hz its 7 minutes would be read as 34
+    (["--rate", "10"], "--rate 10 Hz does not match t, which has 50 samples a second"),
 ])
 def test_a_bad_model_file_or_rate_is_one_line(tmp_path: Path, extra: list[str],
                                               message: str) -> None:
@@ -268,6 +270,13 @@ def test_a_reconnect_inside_a_long_sitting_bout_leaves_one_bout(
     assert "Sitting bouts >= 30 min:  1 " in summary, summary
 
 
+def test_a_rate_near_what_t_shows_evens_out_the_clock(tmp_path: Path) -> None:
+    out = tmp_path / "labels.csv"
+    assert main(["classify", str(SAMPLE), "--location", "waist", "-o", str(out), "--rate",
+                 "52", "-q"]) == 0  # within 20 % of the 50 Hz the sample shows
+    assert pd.read_csv(out)["end"].max() == pytest.approx(412, abs=20)
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 def test_a_full_device_is_one_line_not_a_traceback() -> None:
     result = subprocess.run(
@@ -294,7 +303,6 @@ def test_a_disk_that_fills_up_leaves_no_partial_output(
         f"sitting-tracker classify: error: {out}: no space left on the device"]
     assert out.read_text() == "an older result\n"
     assert sorted(p.name for p in out.parent.iterdir()) == ["labels.csv"]
-
 
 
 def test_times_and_probabilities_are_written_without_float_noise(tmp_path: Path) -> None:

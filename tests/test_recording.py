@@ -114,6 +114,30 @@ def test_rate_option_spaces_samples_evenly_but_keeps_gaps(tmp_path: Path) -> Non
     assert got[200] == pytest.approx(t[200])
 
 
+@pytest.mark.parametrize("seconds", [60, 8], ids=["checked-early", "short-recording"])
+def test_a_rate_far_from_what_t_shows_is_refused(tmp_path: Path, seconds: int) -> None:
+    t = np.arange(0, seconds, 0.02)
+    path = tmp_path / "rec.csv"
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    for wrong in (10.0, 62.0):  # 50 Hz in t: -80 % and +24 %
+        with pytest.raises(InputError, match=f"--rate {wrong:g} Hz does not match t, which "
+                           "has 50 samples a second"):
+            read_all(path, rate_hz=wrong, chunk_rows=500)
+
+
+def test_a_clock_that_times_samples_per_packet_is_compared_by_its_mean_rate(
+        tmp_path: Path) -> None:
+    # 50 Hz in packets of 5 samples, each timed at its packet's arrival plus 0.1 ms a
+    # sample: the median step (0.1 ms) says 10 kHz, the samples per second 50.
+    packet = np.repeat(np.arange(0, 60, 0.1), 5)
+    t = packet + np.tile(np.arange(5) * 1e-4, len(packet) // 5)
+    path = tmp_path / "rec.csv"
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    got, _, info = read_all(path, rate_hz=50.0)
+    np.testing.assert_allclose(np.diff(got), 0.02)
+    assert info.rate_hz == 50.0
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -29,6 +29,13 @@ UNIX_SECONDS_HINT = "t is seconds: give date-times as Unix seconds (seconds sinc
 DEFAULT_CHUNK_ROWS = 500_000
 # A gap in t longer than this splits the recording: no window may span it.
 MAX_GAP_S = 2.0
+# A rate given with --rate re-times the samples evenly; one further than this from the
+# rate t shows would stretch or squeeze the recording in time (a 7-minute file read as
+# 34 minutes), so it is refused rather than taken as clock jitter.
+RATE_TOLERANCE = 0.2
+# Gap-free seconds of t the comparison waits for: enough to average out a jittery clock,
+# or one that times samples per Bluetooth packet.
+RATE_CHECK_S = 30.0
 # Compressed CSV, by the file's last suffix (studies often keep recordings as .csv.gz).
 DECOMPRESSORS: dict[str, Callable[[IO[bytes]], Any]] = {
     ".gz": gzip.open,
@@ -273,6 +280,10 @@ class _ChunkChecker:
         self.stretch_t0 = 0.0
         self.stretch_i0 = 0
         self.last_raw_t: float | None = None
+        # For --rate: gap-free steps of t seen so far, to compare the two rates.
+        self.raw_steps = 0
+        self.raw_span_s = 0.0
+        self.rate_compared = False
 
     def check(self, table: pd.DataFrame, first_line: int, line_word: str) -> RecordingChunk:
         if table.empty:
@@ -301,6 +312,7 @@ class _ChunkChecker:
         if not self.units_checked:
             self._check_units(xyz, first_line, line_word)
         if self.rate_hz is not None:
+            self._compare_rate(t)
             t = self._evenly_spaced(t)
         self._note(t)
         return RecordingChunk(t=t, xyz=xyz)
@@ -379,6 +391,36 @@ class _ChunkChecker:
                 line_word,
             )
 
+    def _compare_rate(self, t: np.ndarray) -> None:
+        """Count the gap-free steps of the raw t until there are enough to compare --rate
+        with (then compare it)."""
+        if self.rate_compared:
+            return
+        steps = np.diff(t, prepend=self.last_raw_t) if self.last_raw_t is not None \
+            else np.diff(t)
+        steps = steps[steps <= MAX_GAP_S]
+        self.raw_steps += steps.size
+        self.raw_span_s += float(steps.sum())
+        if self.raw_span_s >= RATE_CHECK_S:
+            self._check_given_rate()
+
+    def _check_given_rate(self) -> None:
+        """Refuse a --rate far from the rate t shows: samples per second between gaps (not
+        the median step, which a clock timing samples per packet puts far off)."""
+        assert self.rate_hz is not None
+        self.rate_compared = True
+        if self.raw_steps == 0:
+            return  # no two samples without a gap between them: nothing to compare
+        shown = self.raw_steps / self.raw_span_s
+        if abs(self.rate_hz - shown) > RATE_TOLERANCE * shown:
+            raise InputError(
+                self.path,
+                f"--rate {self.rate_hz:g} Hz does not match t, which has {shown:.3g} samples "
+                "a second: --rate is the rate the samples were taken at (to even out a "
+                f"jittery clock) and must be within {RATE_TOLERANCE:.0%} of what t shows; "
+                "leave it out to use t as it is",
+            )
+
     def _evenly_spaced(self, t: np.ndarray) -> np.ndarray:
         """Re-time samples as evenly spaced at --rate, restarting after every gap."""
         assert self.rate_hz is not None
@@ -428,6 +470,8 @@ class _ChunkChecker:
     def finish(self) -> None:
         """Checks that need the whole file: the sample rate."""
         info = self.info
+        if self.rate_hz is not None and not self.rate_compared:
+            self._check_given_rate()  # a recording shorter than RATE_CHECK_S
         if info.rate_hz is None:
             if (
                 info.n_samples < 2

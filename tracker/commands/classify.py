@@ -16,6 +16,7 @@ from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import (
     MAX_RATE_HZ,
     MIN_RATE_HZ,
+    RATE_TOLERANCE,
     InputError,
     RecordingInfo,
     bare_name,
@@ -45,8 +46,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--output", "-o", type=Path, required=True,
                         help="CSV to write: start,end,label,confidence,p_<posture> per window")
     parser.add_argument("--rate", type=float, metavar="HZ",
-                        help="sample rate of the input; samples between gaps are then taken "
-                        "as evenly spaced (default: inferred from t)")
+                        help="the rate the samples were taken at, for a device whose clock is "
+                        "coarse or jittery: samples between gaps in t are re-timed as evenly "
+                        "spaced at it. t is still needed, and must show about this rate "
+                        f"(within {RATE_TOLERANCE * 100:g} %%, else an error); it does not "
+                        "resample the input (default: the times in t as they are)")
     parser.add_argument("--units", choices=("g", "mg", "m/s2"), default="g",
                         help="unit of x,y,z in the input")
     parser.add_argument("--model", type=Path, metavar="FILE.skops",
