@@ -80,6 +80,10 @@ def _confirm(participant: str, where: str, summary: str) -> None:
         raise UsageError("forget deletes data for good; add --yes to confirm without a "
                          "terminal")
     print(f"This deletes for good, from {where}: {summary}.")
-    answer = input(f"Type the participant id ({participant}) to confirm: ")
+    try:
+        answer = input(f"Type the participant id ({participant}) to confirm: ")
+    except EOFError:  # Ctrl-D: no answer is a no
+        print()  # end the prompt's line, so the error does not run on after it
+        answer = ""
     if answer.strip() != participant:
         raise UsageError("not confirmed; nothing was deleted")

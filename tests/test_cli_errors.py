@@ -1,0 +1,38 @@
+"""Mistakes a new user makes at the command line: one line saying what is wrong, exit 2,
+no traceback and nothing changed (forget's prompt, train's --data, demo's numbers)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker.cli import main
+from tracker.store import Store
+
+
+class _Terminal(io.StringIO):
+    """Standard input as a terminal on which the user types ``text`` (then Ctrl-D)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("typed", ["", "no\n"], ids=["ctrl-d", "no"])
+def test_ctrl_d_at_the_forget_prompt_is_a_no(tmp_path: Path, typed: str,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "s.sqlite"
+    with Store.open(db) as store:
+        store.add_raw(np.array([1.0, 1.02]), np.zeros((2, 3), np.float32), participant="p1")
+    monkeypatch.setattr(sys, "stdin", _Terminal(typed))
+    assert main(["forget", "--participant", "p1", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "sitting-tracker forget: error: not confirmed; nothing was deleted"]
+    with Store.open(db, readonly=True) as store:
+        assert store.raw_sample_count(participant="p1") == 2
+
