@@ -36,3 +36,18 @@ def test_ctrl_d_at_the_forget_prompt_is_a_no(tmp_path: Path, typed: str,
     with Store.open(db, readonly=True) as store:
         assert store.raw_sample_count(participant="p1") == 2
 
+
+@pytest.mark.parametrize(("location", "missing"), [
+    ("waist", "hapt_waist.parquet"), ("thigh", "wisdm2019_wrist_thigh.parquet")])
+def test_train_names_the_file_data_lacks(tmp_path: Path, location: str, missing: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "data"
+    empty.mkdir()
+    model = tmp_path / "m.skops"
+    assert main(["train", "--location", location, "--data", str(empty), "-o",
+                 str(model)]) == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.strip().splitlines()
+    assert f"{empty / missing}: no such file; --data must be a folder holding" in line
+    assert captured.out == "" and not model.exists()
+

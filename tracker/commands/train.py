@@ -51,12 +51,24 @@ def run(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         raise UsageError(f"--data {args.data}: no such folder (the training data ships in the "
                          "source tree's data/ folder)")
+    _check_training_file(args.data, args.location)
     model, report = train_location(args.location, args.data, progress=print)
     print(report)
     output = args.output or default_model_path(args.location)
     model.save(output)
     print(f"saved the {args.location} model to {output}")
     return 0
+
+
+def _check_training_file(data: Path, location: str) -> None:
+    """Name the file a location trains on when --data lacks it, before minutes of work."""
+    from tracker.training_data import HAPT_FILE, WISDM_FILE
+
+    needed = HAPT_FILE if location == "waist" else WISDM_FILE
+    if not (data / needed).is_file():
+        raise UsageError(f"{data / needed}: no such file; --data must be a folder holding "
+                         f"{HAPT_FILE} (waist) and {WISDM_FILE} (wrist, thigh), as the "
+                         "source tree's data/ folder does")
 
 
 def _train_personal(args: argparse.Namespace) -> int:
