@@ -51,3 +51,20 @@ def test_train_names_the_file_data_lacks(tmp_path: Path, location: str, missing:
     assert f"{empty / missing}: no such file; --data must be a folder holding" in line
     assert captured.out == "" and not model.exists()
 
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--duration", "-5"], "argument --duration: -5: must be more than 0 seconds"),
+    (["--duration", "0"], "argument --duration: 0: must be more than 0 seconds"),
+    (["--duration", "nan"], "argument --duration: not a finite number: 'nan'"),
+    (["--speed", "0"], "argument --speed: 0: must be more than 0 and at most 2000"),
+    (["--speed", "2500"], "argument --speed: 2500: must be more than 0 and at most 2000"),
+])
+def test_demo_refuses_numbers_it_cannot_replay(tmp_path: Path, option: list[str],
+                                               message: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:  # --db: were it to run, not the usual store
+        main(["demo", "--no-dashboard", "--db", str(tmp_path / "demo.sqlite"), *option])
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].endswith(message)
+    assert "replaying" not in captured.out  # refused before anything starts

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -20,6 +21,32 @@ from tracker.processes import die_with_parent
 
 # Wall seconds between the band's last notification and the collector's stop.
 LAST_DATA_DRAIN_S = 1.0
+MAX_SPEED = 2000.0  # faster, the emulated band's notifications outrun the collector
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _speed(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"{text}: must be more than 0 and at most "
+                                         f"{MAX_SPEED:g}")
+    return value
+
+
+def _duration(text: str) -> float:
+    value = _number(text)
+    if value <= 0:  # 0 or less would replay nothing (and say "-0.0 h")
+        raise argparse.ArgumentTypeError(f"{text}: must be more than 0 seconds")
+    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -30,9 +57,10 @@ def add_parser(subparsers: Any) -> None:
         "real band, and serve the dashboard on http://localhost:8501. Band time starts at "
         "09:00 today. Ctrl-C stops everything.",
         formatter_class=HelpFormatter)
-    parser.add_argument("--speed", type=float, default=120.0,
-                        help="replay speed (band seconds per second)")
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
+    parser.add_argument("--speed", type=_speed, default=120.0,
+                        help="replay speed (band seconds per second; more than 0, at most "
+                        f"{MAX_SPEED:g})")
+    parser.add_argument("--duration", type=_duration, metavar="SECONDS",
                         help="band seconds to replay (default: the whole scenario)")
     parser.add_argument("--db", type=Path, help="store to fill (default: a fresh demo store "
                         "in the user data dir, separate from your own data)")
@@ -59,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}")
-    if args.speed <= 0 or args.speed > 2000:
-        raise UsageError("--speed must be between 0 and 2000")
     db = args.db
     if db is None:
         db = demo_store_path()
