@@ -50,6 +50,8 @@ def test_reads_and_round_trips(tmp_path: Path) -> None:
     ("[coach]\nsitting_threshold_min = -5\n", "coach.sitting_threshold_min: -5 minutes"),
     ("[notify]\ndesktop = \"yes\"\n", "notify.desktop: expected true or false"),
     ("[tracker]\nlocation = \"ankle\"\n", "tracker.location: 'ankle' is not one of"),
+    ("[tracker]\ndb = \"mysql://h/db\"\n",
+     "tracker.db: unsupported database URL scheme 'mysql' (use a file path or postgresql://"),
     ("[coach]\ncalendar_ics = \"/nowhere/cal.ics\"\n", "coach.calendar_ics: no such file"),
     ("[colector]\n", "[colector]: unknown section"),
     ("[coach\n", "not valid TOML"),

@@ -47,7 +47,15 @@ def _stop(signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(words)
+    except StoreError as error:
+        # From store_location, the type of every --db: a URL that names no store. In one
+        # line, as any other error (argparse would print its usage first).
+        command = next(word for word in words if not word.startswith("-"))
+        print(f"sitting-tracker {command}: error: --db {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     run: Callable[[argparse.Namespace], int] = args.run
     if args.command in CLEAN_STOP_ON_TERM and \
             threading.current_thread() is threading.main_thread():

@@ -44,6 +44,8 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from tracker.store_backends import unsupported_url
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOCATIONS = ("thigh", "waist", "wrist")
 
@@ -171,6 +173,9 @@ def validate(settings: Settings) -> Settings:
     if tracker.location not in LOCATIONS:
         raise ConfigError(f"tracker.location: {tracker.location!r} is not one of "
                           f"{', '.join(LOCATIONS)}")
+    db_problem = unsupported_url(tracker.db)
+    if db_problem:
+        raise ConfigError(f"tracker.db: {db_problem}")
     for name in ("sitting_threshold_min", "remind_every_min", "break_min"):
         value = getattr(coach, name)
         if not 0 < value <= 24 * 60:

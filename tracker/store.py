@@ -35,6 +35,7 @@ from tracker.store_backends import (
     SqliteBackend,
     is_database_url,
     redact,
+    unsupported_url,
 )
 
 DEFAULT_PARTICIPANT = "me"
@@ -207,9 +208,15 @@ StoreLocation = Path | str  # a SQLite file, or a postgresql:// URL
 
 def store_location(text: str | Path) -> StoreLocation:
     """A --db argument or setting as the store takes it: a PostgreSQL URL as given (a
-    Path would fold its `//`), anything else as a file path."""
-    if is_database_url(str(text)):
-        return str(text)
+    Path would fold its `//`), anything else as a file path. StoreError for a URL of any
+    other scheme. As the type of a --db option that error leaves argument parsing
+    (argparse catches only its own), so tracker.cli says it in one line, no usage."""
+    if isinstance(text, str):
+        problem = unsupported_url(text)
+        if problem:
+            raise StoreError(f"{redact(text)}: {problem}")
+        if is_database_url(text):
+            return text
     return Path(text).expanduser()
 
 
@@ -250,6 +257,8 @@ class Store:
         """Open (and create or upgrade) the store at a file path or postgresql:// URL."""
         where = str(location)
         backend: Backend
+        if isinstance(location, str):
+            location = store_location(location)  # never a folder named `mysql:`
         try:
             if is_database_url(where):
                 where = redact(str(location))  # messages never show the password

@@ -56,6 +56,21 @@ def is_database_url(location: str | Path) -> bool:
     return isinstance(location, str) and location.startswith(URL_SCHEMES)
 
 
+# `scheme://`; two letters at least, so a Windows drive (`C:/...`) is still a path.
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+
+
+def unsupported_url(location: str) -> str | None:
+    """Why `location` cannot name a store, or None if it can: a URL other than
+    PostgreSQL's (mysql://, sqlite:///...) would otherwise be taken as a file path, whose
+    `//` folds into a folder named after the scheme."""
+    match = _URL_SCHEME.match(location)
+    if match is None or is_database_url(location):
+        return None
+    return (f"unsupported database URL scheme '{match.group(1)}' (use a file path or "
+            "postgresql://...)")
+
+
 def has_password(url: str) -> bool:
     from psycopg.conninfo import conninfo_to_dict
 
