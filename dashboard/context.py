@@ -31,7 +31,7 @@ from tracker.store import (
     default_store,
     store_location,
 )
-from tracker.store_backends import is_database_url, redact
+from tracker.store_backends import BackendError, connect_readonly, is_database_url, redact
 
 T = TypeVar("T")
 LOCK_ATTEMPTS = 4
@@ -95,20 +95,23 @@ def retry_locked(read: Callable[[], T], attempts: int = LOCK_ATTEMPTS,
 def schema_version(path: Path) -> tuple[int, int]:
     """(user_version, number of tables) read without the store's long busy timeout."""
     def probe() -> tuple[int, int]:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
-                                     timeout=PROBE_TIMEOUT_S)
         try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            tables = connection.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-            return int(version), int(tables)
+            # As the store opens it read-only: also in a folder this user may not write.
+            connection = connect_readonly(path, timeout=PROBE_TIMEOUT_S)
+            try:
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                tables = connection.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            finally:
+                connection.close()
+        except BackendError as error:  # a folder, no permission: said as it is
+            raise StoreError(f"{path}: {error}; nothing was changed") from None
         except sqlite3.DatabaseError as error:
             if is_locked(error):
                 raise
             raise StoreError(f"{path}: not a tracker store, or damaged ({error}); "
                              "nothing was changed") from None
-        finally:
-            connection.close()
+        return int(version), int(tables)
     return retry_locked(probe)
 
 

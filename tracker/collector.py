@@ -155,6 +155,9 @@ class Collector:
         except Timeout:
             raise CollectorError(f"{self.options.db} is in use by another collector "
                                  "(one collector per store)") from None
+        except OSError as error:  # the store's folder is not writable (or not there)
+            raise CollectorError(f"{self.options.db}: cannot create its lock file "
+                                 f"{lock.lock_file} ({error.strerror or error})") from None
         return lock.release
 
     def _open_claimed(self) -> Store:

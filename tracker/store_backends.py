@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     import psycopg
@@ -96,20 +98,16 @@ class SqliteBackend:
         from tracker.store import StoreMissing
 
         self.location = str(path)
-        if not path.exists() and (readonly or not create):
+        try:
+            is_folder, exists = path.is_dir(), path.exists()
+        except OSError as error:  # a folder on the way this user may not enter
+            raise BackendError(f"cannot reach it ({error.strerror or error})") from None
+        if is_folder:
+            raise BackendError("is a folder, not a store file")
+        if not exists and (readonly or not create):
             raise StoreMissing(f"{path}: no store here yet")
-        if not readonly:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         self.errors: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
-        self.connection = sqlite3.connect(uri, uri=True, timeout=10.0, check_same_thread=False)
-        if readonly and not _readable_in_wal_mode(self.connection, path):
-            # A reader who may not write the store's folder (an analyst reading a shared
-            # store) cannot make the WAL index file.  With no write-ahead log pending the
-            # file alone is the whole store, so it is read as it is.
-            self.connection.close()
-            self.connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True,
-                                              check_same_thread=False)
+        self.connection = connect_readonly(path) if readonly else _connect_writable(path)
         try:
             self.connection.execute("PRAGMA busy_timeout = 10000")
             if not readonly:
@@ -117,9 +115,13 @@ class SqliteBackend:
                 # NORMAL in WAL mode: a power cut may lose the last transactions but
                 # never corrupts the file.
                 self.connection.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as error:
             self.connection.close()
-            raise
+            problem = _unwritable(path) if isinstance(error, sqlite3.OperationalError) \
+                and not readonly else None
+            if problem is None:
+                raise
+            raise BackendError(problem) from None
 
     def schema_version(self) -> int:
         return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
@@ -207,16 +209,89 @@ def pg_migration(sql: str) -> str:
     return re.sub(r"\b(REAL|BLOB|TEXT)\b", lambda m: PG_TYPES[m.group(1)], sql)
 
 
-def _readable_in_wal_mode(connection: sqlite3.Connection, path: Path) -> bool:
-    """False when a read-only connection fails only because the WAL index cannot be
-    made and there is no pending log (then the file alone is consistent)."""
+def _uri(path: Path, query: str) -> str:
+    """An SQLite URI for the file at `path`: `?`, `#` and `%` in a name are escaped."""
+    return f"file:{quote(str(path))}?{query}"
+
+
+def _connect_writable(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackendError(f"cannot create the folder {path.parent} "
+                           f"({error.strerror or error})") from None
+    try:
+        return sqlite3.connect(_uri(path, "mode=rwc"), uri=True, timeout=10.0,
+                               check_same_thread=False)
+    except sqlite3.OperationalError:
+        problem = _unwritable(path)
+        if problem is None:
+            raise
+        raise BackendError(problem) from None
+
+
+def connect_readonly(path: Path, timeout: float = 10.0) -> sqlite3.Connection:
+    """A read-only connection to the store file at `path`, also for a reader who may not
+    write its folder (an analyst reading a shared store), where SQLite cannot make the
+    WAL index file (`-shm`). BackendError says why, where it cannot be read at all."""
+    if path.is_dir():
+        raise BackendError("is a folder, not a store file")
+    if not os.access(path, os.R_OK):
+        raise BackendError("permission denied: cannot read the file")
+    connection = sqlite3.connect(_uri(path, "mode=ro"), uri=True, timeout=timeout,
+                                 check_same_thread=False)
     try:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
     except sqlite3.OperationalError as error:
-        pending = Path(f"{path}-wal")
-        no_log = not pending.exists() or pending.stat().st_size == 0
-        return not ("readonly" in str(error) and no_log)
-    return True
+        connection.close()
+        # "readonly" or "unable to open": the -shm could not be made or opened. Anything
+        # else (locked, damaged) is for the caller to report.
+        if "readonly" not in str(error) and "unable to open" not in str(error):
+            raise
+        if _wal_pending(path):
+            problem = _wal_unreadable(path)
+            if problem is None:
+                raise
+            raise BackendError(problem) from None
+    # With no write-ahead log pending the file alone is the whole store, so it is read
+    # as it is.
+    return sqlite3.connect(_uri(path, "immutable=1"), uri=True, check_same_thread=False)
+
+
+def _wal_pending(path: Path) -> bool:
+    wal = Path(f"{path}-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _wal_unreadable(path: Path) -> str | None:
+    """Why the pending write-ahead log beside `path` cannot be read. Reading it needs its
+    `-shm` index: readable if it exists, else created, which needs the folder writable.
+    Reading the file alone instead would silently miss the newest rows."""
+    wal, index = Path(f"{path}-wal"), Path(f"{path}-shm")
+    for part in (wal, index):
+        if part.exists() and not os.access(part, os.R_OK):
+            return f"permission denied: cannot read {part.name}, part of the store"
+    if not index.exists() and not os.access(path.parent, os.W_OK):
+        return (f"{wal.name} holds changes not yet in the file, and SQLite cannot create "
+                f"{index.name} to read them: the folder {path.parent} is not writable "
+                f"(copy {path.name} and {wal.name} to a folder you may write, and read the "
+                "copy)")
+    return None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a writing command cannot use the store file at `path`, if it is permissions:
+    SQLite writes the file and makes its -wal and -shm files beside it."""
+    if path.exists() and not os.access(path, os.R_OK):
+        return "permission denied: cannot read the file"
+    if path.exists() and not os.access(path, os.W_OK):
+        return ("permission denied: the file is read-only (reading commands such as "
+                "export and status can still read it)")
+    if not os.access(path.parent, os.W_OK):
+        return (f"permission denied: the folder {path.parent} is not writable, and SQLite "
+                "keeps the store's -wal and -shm files beside it")
+    return None
 
 
 class PostgresBackend:
