@@ -10,7 +10,6 @@ before it is reported.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import threading
 import time
@@ -28,10 +27,10 @@ from tracker.store import (
     StoreLocation,
     StoreMissing,
     StoreOutdated,
-    default_store,
     store_location,
 )
 from tracker.store_backends import BackendError, connect_readonly, is_database_url, redact
+from tracker.store_choice import choose_store
 
 T = TypeVar("T")
 LOCK_ATTEMPTS = 4
@@ -47,7 +46,7 @@ class StoreBusy(StoreError):
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The arguments after `--` in `streamlit run dashboard/app.py -- --db PATH`."""
     parser = argparse.ArgumentParser(prog="dashboard", add_help=False)
-    parser.add_argument("--db", type=store_location)
+    parser.add_argument("--db")  # checked by store_path, where the page can say what is wrong
     parser.add_argument("--demo", action="store_true")
     return parser.parse_known_args(list(argv))[0]
 
@@ -61,14 +60,11 @@ def load_dashboard_settings(path: Path) -> tuple[Settings, str | None]:
 
 
 def store_path(cli_db: StoreLocation | None, settings: Settings) -> StoreLocation:
-    """--db, else $SITTING_TRACKER_DB, else the config's tracker.db, else the default."""
-    if cli_db is not None:
-        return store_location(cli_db)
-    if os.environ.get("SITTING_TRACKER_DB"):
-        return default_store()
-    if settings.tracker.db:
-        return store_location(settings.tracker.db)
-    return default_store()
+    """--db, else $SITTING_TRACKER_DB, else the config's tracker.db, else the default:
+    the order of every command (tracker.store_choice). StoreError for a URL that names
+    no store (mysql://)."""
+    return choose_store(None if cli_db is None else store_location(cli_db),
+                        lambda: settings)
 
 
 def is_locked(error: BaseException) -> bool:

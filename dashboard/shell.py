@@ -65,7 +65,11 @@ def build_context() -> DashboardContext:
     args = parse_args(sys.argv[1:])
     config_path = default_config_path()
     settings, settings_error = load_dashboard_settings(config_path)
-    db_path = store_path(args.db, settings)
+    try:
+        db_path = store_path(args.db, settings)
+    except StoreError as error:  # --db or $SITTING_TRACKER_DB names no store (mysql://)
+        st.error(f"No store to show: {error}")
+        st.stop()
     shared, problem = None, None
     try:
         shared = _existing_store(db_path)

@@ -51,3 +51,20 @@ def test_status_without_a_collector(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["status", "--db", str(db)]) == 1
     assert "no collector has written" in capsys.readouterr().out
     assert main(["status", "--db", str(tmp_path / "missing.sqlite")]) == 2
+
+
+def test_service_install_keeps_the_store_this_shell_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A systemd service does not see $SITTING_TRACKER_DB: it is written into the unit,
+    or the service's collector would write where `status` here does not look."""
+    from tracker.commands.service import unit_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("SITTING_TRACKER_DB", str(tmp_path / "env.sqlite"))
+    assert main(["service", "install", "--no-start"]) == 0
+    assert f"collect --db {tmp_path / 'env.sqlite'}" in unit_path().read_text()
+    monkeypatch.setenv("SITTING_TRACKER_DB", "postgresql://me:secret@h/db")
+    assert main(["service", "install", "--no-start"]) == 2  # no password in a unit file
+    monkeypatch.delenv("SITTING_TRACKER_DB")
+    assert main(["service", "install", "--no-start"]) == 0
+    assert "collect --db" not in unit_path().read_text()  # the settings, read when it starts

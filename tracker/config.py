@@ -7,7 +7,8 @@ hours later.
 
     [tracker]
     location = "thigh"              # thigh, waist or wrist
-    db = "~/tracker.sqlite"         # default: the user data dir
+    db = "~/tracker.sqlite"         # a file or postgresql:// URL; $SITTING_TRACKER_DB
+                                    # and --db win over it (tracker/store_choice.py)
     participant = "me"
     device = ""                     # band name or address; empty: the first supported band
 

@@ -13,7 +13,6 @@ racing the first on another connection.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import zlib
@@ -599,19 +598,3 @@ def _participant_filter(participant: str | None) -> tuple[str, tuple[str, ...]]:
 def _finite(value: float) -> float:
     """SQLite has no infinity parameter; clamp to a huge finite bound."""
     return float(np.clip(value, -1e18, 1e18))
-
-
-def default_store_path() -> Path:
-    """The store used when none is named: $SITTING_TRACKER_DB, else the user data dir."""
-    from_env = os.environ.get("SITTING_TRACKER_DB")
-    if from_env:
-        return Path(from_env).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path("sitting-tracker", appauthor=False) / "tracker.sqlite"
-
-
-def default_store() -> StoreLocation:
-    """As default_store_path, but $SITTING_TRACKER_DB may also be a postgresql:// URL."""
-    from_env = os.environ.get("SITTING_TRACKER_DB")
-    return store_location(from_env) if from_env else default_store_path()

@@ -346,6 +346,20 @@ def test_a_damaged_foreign_or_newer_file_is_explained_and_not_written(
     assert app.button[0].label == "Save"  # the settings stay reachable
 
 
+@pytest.mark.parametrize(("where", "message"), [
+    ("mysql://h/db", "No store to show: $SITTING_TRACKER_DB: mysql://h/db: unsupported "
+                     "database URL scheme 'mysql' (use a file path or postgresql://...)"),
+    ("folder", "is a folder, not a store file"),
+])
+def test_a_store_setting_that_names_no_store_file_is_explained(
+        where: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another database's URL (it made a folder `mysql:`) or a folder (it said 'disk I/O
+    error'): said on the page, nothing created."""
+    app = open_app(tmp_path if where == "folder" else where, monkeypatch)
+    assert message in app.error[0].value
+    assert list(tmp_path.iterdir()) == []
+
+
 def hold_exclusive_lock(db: Path) -> sqlite3.Connection:
     """A writer mid-transaction in rollback-journal mode: readers get `database is
     locked` (in WAL mode, which the collector uses, readers never do)."""

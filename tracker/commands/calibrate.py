@@ -17,6 +17,7 @@ from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.config import LOCATIONS, NotifySettings, Settings
 from tracker.store import Store, StoreError, StoreLocation, store_location
 from tracker.store_backends import redact
+from tracker.store_choice import db_help
 
 COUNTDOWN_S = 3
 # The first seconds of a phase are skipped; 35 s leave the 6 windows (30 s) a posture
@@ -45,8 +46,7 @@ def add_parser(subparsers: Any) -> None:
                         "tracker.device in the settings, else the first band found)")
     parser.add_argument("--location", choices=LOCATIONS,
                         help="where the band is worn (default: tracker.location)")
-    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help="the store (default: as for collect)")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL", help=db_help())
     parser.add_argument("--config", type=Path, help="settings file")
     parser.add_argument("--seconds", type=int, default=60,
                         help=f"length of each phase (at least {MIN_PHASE_S})")

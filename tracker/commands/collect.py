@@ -13,8 +13,9 @@ from typing import Any
 
 from tracker.cli_errors import UsageError, identifier
 from tracker.config import LOCATIONS, ConfigError, Settings, load_settings
-from tracker.store import StoreLocation, default_store, store_location
+from tracker.store import StoreLocation, store_location
 from tracker.store_backends import redact
+from tracker.store_choice import choose_store, db_help
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,9 +30,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--location", choices=LOCATIONS,
                         help="where the band is worn (default: tracker.location, thigh)")
     parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help="the store: a file, or a postgresql:// URL shared by many "
-                        f"collectors (default: tracker.db in the settings, else "
-                        f"{default_store()})")
+                        help=db_help("many collectors may share one postgresql:// URL"))
     parser.add_argument("--participant", type=identifier,
                         help="pseudonymous participant id the rows are "
                         "stored under (default: tracker.participant in the settings)")
@@ -51,10 +50,9 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
 
 
 def resolve_store(args: argparse.Namespace, settings: Settings) -> StoreLocation:
-    """--db, else tracker.db in the settings, else the default store (file or URL)."""
-    if getattr(args, "db", None):
-        return store_location(args.db)
-    return store_location(settings.tracker.db) if settings.tracker.db else default_store()
+    """The store of a command with --db and --config, in the order every command uses
+    (tracker.store_choice)."""
+    return choose_store(getattr(args, "db", None), lambda: settings)
 
 
 def run(args: argparse.Namespace) -> int:

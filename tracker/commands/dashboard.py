@@ -13,6 +13,7 @@ from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.processes import die_with_parent
 from tracker.store import StoreLocation, store_location
 from tracker.store_backends import is_database_url
+from tracker.store_choice import db_help, env_store
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 DEFAULT_PORT = 8501
@@ -26,10 +27,7 @@ def add_parser(subparsers: Any) -> None:
         description="Serve the dashboard (Streamlit) on http://127.0.0.1:PORT. It reads the "
         "store the collector writes; it never connects to a band.",
         formatter_class=HelpFormatter)
-    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help="the store, a file or postgresql:// URL (default: "
-                        "$SITTING_TRACKER_DB, else the settings' tracker.db, else the user "
-                        "data dir)")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL", help=db_help())
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on")
     parser.add_argument("--address", default=LOOPBACK,
                         help="address to bind; anything but loopback serves your health "
@@ -75,6 +73,8 @@ def launch_dashboard(db: StoreLocation, port: int, address: str = LOOPBACK,
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port number")
+    if args.db is None:
+        env_store()  # a bad $SITTING_TRACKER_DB is said here, in one line, not in a page
     if not is_loopback(args.address):
         print(f"sitting-tracker dashboard: warning: binding to {args.address} serves your "
               "health data to the network, without a password", file=sys.stderr)

@@ -11,8 +11,9 @@ from typing import Any
 from tracker.cli_errors import UsageError
 from tracker.csvfiles import check_output
 from tracker.export import EXPORT_KINDS, day_range_seconds, export
-from tracker.store import Store, StoreLocation, StoreOutdated, default_store, store_location
+from tracker.store import Store, StoreLocation, StoreOutdated, store_location
 from tracker.store_backends import is_database_url
+from tracker.store_choice import choose_store, db_help
 from tracker.timezones import STORED_ZONE_KEY, timezone_named
 
 KIND_HELP = {
@@ -46,9 +47,8 @@ def add_parser(subparsers: Any) -> None:
         f"spreadsheet.\n\ntables:\n{kinds}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("table", choices=EXPORT_KINDS, help="which table")
-    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help="the store: a file or postgresql:// URL (default: "
-                        f"$SITTING_TRACKER_DB or {default_store()})")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL", help=db_help())
+    parser.add_argument("--config", type=Path, help="settings file (for its tracker.db)")
     parser.add_argument("--output", "-o", type=Path, required=True, help="CSV file to write")
     parser.add_argument("--from", dest="first", type=_date, metavar="DATE",
                         help="first local calendar day to include (YYYY-MM-DD)")
@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
         asked = timezone_named(args.tz) if args.tz else None
     except ValueError as error:
         raise UsageError(str(error)) from None
-    path = args.db or default_store()
+    from tracker.commands.collect import resolve_settings
+
+    path = choose_store(args.db, lambda: resolve_settings(args))
     check_output(args.output, store=None if is_database_url(path) else path)
     with _open_for_reading(path) as store:
         try:

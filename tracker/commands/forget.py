@@ -9,7 +9,8 @@ from typing import Any
 
 from tracker.cli_errors import UsageError
 from tracker.config import LOCATIONS
-from tracker.store import Store, default_store, store_location
+from tracker.store import Store, store_location
+from tracker.store_choice import choose_store, db_help
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,9 +23,7 @@ def add_parser(subparsers: Any) -> None:
         "before (exports, backups) are not touched.")
     parser.add_argument("--participant", required=True, metavar="ID",
                         help="the participant id, exactly as stored")
-    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help="the store: a file or postgresql:// URL (default: tracker.db "
-                        f"in the settings, else {default_store()})")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL", help=db_help())
     parser.add_argument("--config", type=Path, help="settings file (for its tracker.db)")
     parser.add_argument("--yes", action="store_true",
                         help="do not ask for confirmation (needed when not on a terminal)")
@@ -32,9 +31,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.commands.collect import resolve_settings, resolve_store
+    from tracker.commands.collect import resolve_settings
 
-    location = resolve_store(args, resolve_settings(args))
+    location = choose_store(args.db, lambda: resolve_settings(args))
     with Store.open(location, create=False) as store:
         rows = store.participant_rows(args.participant)
         models = _personal_models(location, args.participant)

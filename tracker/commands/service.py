@@ -14,6 +14,7 @@ from typing import Any
 from tracker.cli_errors import UsageError
 from tracker.store import store_location
 from tracker.store_backends import has_password
+from tracker.store_choice import db_help, env_store
 
 UNIT_NAME = "sitting-tracker.service"
 
@@ -23,11 +24,13 @@ def add_parser(subparsers: Any) -> None:
         "service", help="install or remove the collector as a background service",
         description="On Linux, install the collector as a systemd user service that starts at "
         "login and restarts after a failure (uninstall removes it). On macOS and Windows, "
-        "print the launchd or Task Scheduler equivalent to set up by hand.")
+        "print the launchd or Task Scheduler equivalent to set up by hand. A service does "
+        "not see this shell's environment, so $SITTING_TRACKER_DB, if set, is written "
+        "into it as --db.")
     parser.add_argument("action", choices=("install", "uninstall"))
     parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help="the store the service writes to (a file or postgresql:// URL "
-                        "without a password: libpq reads it from ~/.pgpass)")
+                        help=db_help("a URL without a password: libpq reads it from "
+                                     "~/.pgpass"))
     parser.add_argument("--device", help="band name or address for the service")
     parser.add_argument("--no-start", action="store_true",
                         help="write the unit file but do not enable or start it")
@@ -36,14 +39,17 @@ def add_parser(subparsers: Any) -> None:
 
 def collect_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "tracker.cli", "collect"]
-    if isinstance(args.db, str):
-        if has_password(args.db):
+    # Resolved as the collector would in this shell, except the settings file, which the
+    # service reads for itself when it starts.
+    db = args.db if args.db is not None else env_store()
+    if isinstance(db, str):
+        if has_password(db):
             # The unit file and the process list are readable by others.
-            raise UsageError("the --db URL holds a password; put it in ~/.pgpass "
+            raise UsageError("the store's URL holds a password; put it in ~/.pgpass "
                              "(or PGPASSFILE) instead, libpq reads it from there")
-        command += ["--db", args.db]
-    elif args.db:
-        command += ["--db", str(args.db.expanduser().resolve())]
+        command += ["--db", db]
+    elif db:
+        command += ["--db", str(db.expanduser().resolve())]
     if args.device:
         command += ["--device", args.device]
     return command

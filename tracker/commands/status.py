@@ -6,9 +6,11 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
-from tracker.store import COLLECTOR_STATUS_KEY, Store, default_store, store_location
+from tracker.store import COLLECTOR_STATUS_KEY, Store, store_location
+from tracker.store_choice import choose_store, db_help
 
 STALE_S = 10.0
 
@@ -18,9 +20,8 @@ def add_parser(subparsers: Any) -> None:
         "status", help="show the collector's band, battery, posture, streak and errors",
         description="Show what the collector last reported: connected band and battery, "
         "current posture and sitting streak, samples stored today, and the last error.")
-    parser.add_argument("--db", type=store_location, metavar="PATH|URL",
-                        help=f"the store: a file or postgresql:// URL (default: "
-                        f"{default_store()})")
+    parser.add_argument("--db", type=store_location, metavar="PATH|URL", help=db_help())
+    parser.add_argument("--config", type=Path, help="settings file (for its tracker.db)")
     parser.add_argument("--participant", help="the collector of this participant (default: "
                         "whichever reported last)")
     parser.add_argument("--json", action="store_true", help="print the raw status as JSON")
@@ -54,7 +55,9 @@ def _alive(pid: int | None) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.db or default_store()
+    from tracker.commands.collect import resolve_settings
+
+    path = choose_store(args.db, lambda: resolve_settings(args))
     with Store.open(path, readonly=True) as store:
         status = read_status(store, args.participant)
         where = store.location
