@@ -53,6 +53,23 @@ def test_status_without_a_collector(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["status", "--db", str(tmp_path / "missing.sqlite")]) == 2
 
 
+def test_status_json_is_json_whether_or_not_a_collector_reported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A script parsing `status --json` gets an object either way (it got English text
+    when no collector had reported); the exit code says which."""
+    db = tmp_path / "s.sqlite"
+    Store.open(db).close()
+    assert main(["status", "--db", str(db), "--json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert answer == {"reported": False, "store": str(db), "participant": None}
+    with Store.open(db) as store:
+        store.set_meta("collector_status", json.dumps({"updated": 5.0, "battery": 80}),
+                       participant="me", device="band")
+    assert main(["status", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"reported": True, "updated": 5.0,
+                                                   "battery": 80}
+
+
 def test_service_install_keeps_the_store_this_shell_names(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A systemd service does not see $SITTING_TRACKER_DB: it is written into the unit,
