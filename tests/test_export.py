@@ -131,6 +131,24 @@ def test_export_command(store: Store, tmp_path: Path, capsys: pytest.CaptureFixt
                  "2024-06-05", "--to", "2024-06-01"]) == 2
 
 
+def test_an_empty_export_says_why(store: Store, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # A header-only file and exit 0 (a day without wear is an answer), but a mistyped
+    # participant id is named, with the ids the store holds.
+    store.close()
+    out = tmp_path / "w.csv"
+    assert main(["export", "windows", "--db", str(store.path), "-o", str(out),
+                 "--participant", "P0l7"]) == 0
+    err = capsys.readouterr().err
+    assert read(out) == []
+    assert "nothing stored for participant 'P0l7'" in err and "'me'" in err
+    assert main(["export", "windows", "--db", str(store.path), "-o", str(out),
+                 "--from", "2025-01-01", "--to", "2025-01-02"]) == 0
+    assert "nothing stored on those days" in capsys.readouterr().err
+    assert main(["export", "windows", "--db", str(store.path), "-o", str(out)]) == 0
+    assert "nothing stored" not in capsys.readouterr().err
+
+
 def test_an_export_never_replaces_the_store(store: Store, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     store.close()

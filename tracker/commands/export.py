@@ -90,8 +90,24 @@ def run(args: argparse.Namespace) -> int:
                       file=sys.stderr, leave=False, disable=None) as progress:
                 rows = export(store, "raw", args.output, tz, args.first, args.last,
                               args.participant, on_rows=progress.update)
-    print(f"wrote {rows:,} {args.table} rows to {args.output}", file=sys.stderr)
+        why_empty = _why_empty(store, args) if rows == 0 else ""
+    print(f"wrote {rows:,} {args.table} rows to {args.output}{why_empty}", file=sys.stderr)
     return 0
+
+
+def _why_empty(store: Store, args: argparse.Namespace) -> str:
+    """What the user may have mistyped when nothing matched: an empty table is still a
+    valid export (exit 0: a day without wear is a real answer), but a participant id the
+    store does not hold is more likely a typo than an answer."""
+    everyone = store.participants()
+    if args.participant is not None and args.participant not in everyone:
+        known = ", ".join(repr(p) for p in everyone[:10]) or "none"
+        more = f" and {len(everyone) - 10} more" if len(everyone) > 10 else ""
+        return f" (nothing stored for participant {args.participant!r}; the store holds " \
+               f"{known}{more})"
+    if args.first or args.last:
+        return " (nothing stored on those days)"
+    return ""
 
 
 def _stored_zone(store: Store, participant: str | None) -> str:
