@@ -184,6 +184,16 @@ def test_the_output_never_replaces_the_input_or_the_store(
     assert not db.exists()
 
 
+@pytest.mark.parametrize("name", ["labels.parquet", "labels.XLSX"])
+def test_an_output_named_for_another_format_is_refused(
+        tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # The output is CSV: under a .parquet name every reader would fail on it.
+    output = tmp_path / name
+    assert main(["classify", str(SAMPLE), "--location", "waist", "-o", str(output)]) == 2
+    assert "give it a .csv name" in capsys.readouterr().err
+    assert not output.exists()
+
+
 @pytest.mark.parametrize(("output", "message"), [
     ("folder", "is a folder"),
     ("a_file/labels.csv", "cannot write here"),

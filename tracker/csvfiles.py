@@ -41,6 +41,10 @@ PROBABILITY_DECIMALS = 4  # confidence, p_<posture>
 RATE_DECIMALS = 3  # breaks_per_sedentary_hour
 
 
+# Output names whose suffix promises another format than the CSV written.
+NOT_CSV_SUFFIXES = frozenset({".parquet", ".pq", ".xlsx", ".xls", ".json", ".feather"})
+
+
 class OutputError(UsageError):
     """An output file that cannot be written, told as `file: problem`."""
 
@@ -146,6 +150,13 @@ def check_output(path: str | Path, **kept: str | Path | None) -> None:
                                  f"would replace it")
     except OSError as error:
         raise cannot_write(path, error) from None
+
+
+def check_csv_name(path: str | Path) -> None:
+    """Refuse a CSV output named for another format: every reader would take the CSV
+    text under a .parquet or .xlsx name for that format and fail on it."""
+    if Path(path).suffix.lower() in NOT_CSV_SUFFIXES:
+        raise UsageError(f"{path}: the output is CSV; give it a .csv name")
 
 
 def cannot_write(path: Path, error: OSError) -> OutputError:

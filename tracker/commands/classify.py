@@ -11,7 +11,7 @@ import pandas as pd
 
 from tracker import bouts as bout_rules
 from tracker.cli_errors import HelpFormatter, UsageError, identifier
-from tracker.csvfiles import atomic_text_file, check_output, csv_cells
+from tracker.csvfiles import atomic_text_file, check_csv_name, check_output, csv_cells
 from tracker.pipeline import WINDOW_COLUMNS, Classifier, WindowClassifier
 from tracker.recording import (
     MAX_RATE_HZ,
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--rate {args.rate:g} Hz: supported rates are "
                          f"{MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
     db_file = args.db if isinstance(args.db, Path) else None
+    check_csv_name(args.output)
     check_output(args.output, input=args.input, store=db_file, model=args.model)
     model = load_model(args.location, args.model)
     info = RecordingInfo(args.input)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import UsageError
-from tracker.csvfiles import check_output
+from tracker.csvfiles import check_csv_name, check_output
 from tracker.export import EXPORT_KINDS, day_range_seconds, export
 from tracker.store import Store, StoreLocation, StoreOutdated, store_location
 from tracker.store_backends import is_database_url
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from tracker.commands.collect import resolve_settings
 
     path = choose_store(args.db, lambda: resolve_settings(args))
+    check_csv_name(args.output)
     check_output(args.output, store=None if is_database_url(path) else path)
     with _open_for_reading(path) as store:
         try:
