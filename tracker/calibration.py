@@ -84,8 +84,7 @@ def model_for(db: str | Path | None, location: str,
     A personal model fitted to the window features of an earlier version is refitted
     from the postures stated in the store, which keeps their raw samples, so an upgrade
     does not quietly drop a wearer's calibration."""
-    path = None if db is None else personal_model_path(db, location, participant)
-    if db is None or path is None or not path.exists():
+    if db is None or not (path := personal_model_path(db, location, participant)).exists():
         return load_default_model(location, compact=True)
     try:
         return PostureModel.load(path)
