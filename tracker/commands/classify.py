@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tracker.recording import (
     read_recording,
 )
 from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
+from tracker.store_backends import redact
 from tracker.summary import format_summary
 from tracker.timezones import STORED_ZONE_KEY, parse_datetime, timezone_named, zone_name
 
@@ -62,7 +64,13 @@ def add_parser(subparsers: Any) -> None:
                         help="wall-clock time of the first sample, needed with --db when t is "
                         "not Unix time (e.g. 2024-05-01T08:30)")
     parser.add_argument("--tz", default="local",
-                        help="time zone for --start and for calendar days (IANA name)")
+                        help="time zone for --start and for calendar days (IANA name); "
+                        "with --db, the store keeps it for the participant's device, and a "
+                        "recording of that device classified in another zone is refused")
+    parser.add_argument("--replace-tz", action="store_true",
+                        help="with --db: keep --tz as the device's zone although it was "
+                        "stored in another (export then counts all its days, earlier ones "
+                        "too, in --tz)")
     parser.add_argument("--participant", default=DEFAULT_PARTICIPANT, type=identifier,
                         help="participant id for rows written with --db (pseudonymous)")
     parser.add_argument("--device", type=identifier, help="device id for rows written with --db "
@@ -110,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(args.db) if args.db else None
     device = args.device or bare_name(args.input.name)
     try:
+        if store is not None and not args.replace_tz:
+            _check_stored_zone(store, args, tz, device)
         windows = _classify_to_csv(chunks, model, args, info, store, tz, device)
     except BaseException:
         if store is not None:
@@ -127,6 +137,22 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(bouts, windows, source=args.input, output=args.output,
                              location=args.location))
     return 0
+
+
+def _check_stored_zone(store: Store, args: argparse.Namespace, tz: tzinfo,
+                       device: str) -> None:
+    """Refuse a zone other than the one this device is stored in: the store keeps one
+    zone per participant's device and `export` cuts all its days, earlier recordings'
+    too, at that zone's midnight, so replacing it would move them without a word."""
+    stored = store.meta(STORED_ZONE_KEY, participant=args.participant, device=device)
+    given = zone_name(tz)
+    if stored is None or given is None or given == stored:
+        return  # a zone without a name is not stored, so it replaces nothing
+    shown = redact(args.db) if isinstance(args.db, str) else args.db
+    raise UsageError(f"{shown}: participant {args.participant!r}, device {device!r} is "
+                     f"stored in time zone {stored}, not {given} (--tz); export counts all "
+                     f"its days in one zone: pass --tz {stored}, or --replace-tz to count "
+                     f"them all in {given}")
 
 
 def _classify_to_csv(chunks: Any, model: Classifier, args: argparse.Namespace,
