@@ -4,17 +4,21 @@ collector service."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.fakes.full_disk import fill_disk_after
+from tracker.batch import Settings, classify_recording, discover
 from tracker.cli import main
 from tracker.store import Store
 from tracker.timezones import STORED_ZONE_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "samples" / "waist-hapt-subject01.csv"
+MONDAY_9_BERLIN = 1717398000.0  # 2024-06-03T09:00+02:00
 
 
 def short_recording(path: Path, start: float = 0.0) -> Path:
@@ -69,3 +73,37 @@ def test_another_device_of_the_participant_keeps_its_own_zone(tmp_path: Path) ->
     short_recording(tmp_path / "rec.csv")
     assert classify(tmp_path, "Europe/Berlin") == 0
     assert classify(tmp_path, "Europe/Oslo", "--device", "other") == 0
+
+
+# ---------------------------------------------------------------- batch, daily.csv
+
+def test_batch_lists_the_failed_recordings_when_daily_csv_cannot_be_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    study, out = tmp_path / "study", tmp_path / "out"
+    study.mkdir()
+    short_recording(study / "p01.csv", start=MONDAY_9_BERLIN)
+    bad = study / "_unnamed.csv"  # no participant id in its name: fails
+    bad.write_text("t,x,y,z\n")
+    # p01 finished in an earlier run, so this one needs no cluster.
+    [finished], _ = discover(study)
+    assert classify_recording(finished, out, Settings(location="waist",
+                                                      tz="Europe/Berlin")).error is None
+    reason = f"{bad}: cannot tell the participant: the file name starts with '_'"
+    # Room for the manifest and failures.csv, not for daily.csv's header.
+    fill_disk_after(monkeypatch, 300)
+    command = ["batch", str(study), "-o", str(out), "--location", "waist", "--tz",
+               "Europe/Berlin"]
+
+    assert main(command) == 2
+    printed = capsys.readouterr()
+    assert f"  {reason}" in printed.out.splitlines()
+    assert printed.err.splitlines()[-1] == \
+        f"sitting-tracker batch: error: {out / 'daily.csv'}: no space left on the device"
+    assert not (out / "daily.csv").exists()
+    assert [row["error"] for row in csv.DictReader((out / "failures.csv").open())] == [reason]
+
+    assert main([*command, "--quiet"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"failed: {reason}",
+        f"sitting-tracker batch: error: {out / 'daily.csv'}: no space left on the device"]

@@ -49,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from tracker import bouts as bout_rules
+from tracker.cli_errors import UsageError
 from tracker.csvfiles import (
     OutputError,
     atomic_text_file,
@@ -112,6 +113,8 @@ class BatchReport:
     failures: list[Outcome] = field(default_factory=list)
     daily_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    # The study tables (daily.csv, failures.csv) that could not be written, and why.
+    unwritten: dict[str, UsageError] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- finding recordings
@@ -459,7 +462,8 @@ def run_batch(input_dir: Path, out_dir: Path, settings: Settings, *,
               scheduler: str = "local", workers: int = 1,
               show_progress: bool = True) -> BatchReport:
     """Classify every unfinished recording under `input_dir` into `out_dir`, then write
-    the study tables. Raises BatchSetupError when the run cannot start."""
+    the study tables. Raises BatchSetupError when the run cannot start; a study table
+    that cannot be written is named in the report's `unwritten`."""
     from tqdm import tqdm
 
     if out_dir.resolve() == input_dir.resolve():
@@ -492,9 +496,15 @@ def run_batch(input_dir: Path, out_dir: Path, settings: Settings, *,
         daily, report.notes = study_daily_table(markers, out_dir,
                                                 timezone_named(settings.tz))
         report.daily_rows = len(daily)
-        write_csv([daily], out_dir / "daily.csv", DAILY_COLUMNS)
-        write_csv([_failures_table(report.failures)], out_dir / "failures.csv",
-                  FAILURE_COLUMNS)
+        tables = {"daily.csv": (daily, DAILY_COLUMNS),
+                  "failures.csv": (_failures_table(report.failures), FAILURE_COLUMNS)}
+        for name, (table, columns) in tables.items():
+            # Each is tried and a failure kept in the report, not raised: the failed
+            # recordings must reach the user whatever happens to the files.
+            try:
+                write_csv([table], out_dir / name, columns)
+            except UsageError as error:  # an OutputError, or a folder of that name
+                report.unwritten[name] = error
     return report
 
 
@@ -504,10 +514,13 @@ def format_report(report: BatchReport) -> str:
     lines = [f"{report.recordings} recording{plural}: {report.classified} classified, skipped "
              f"{report.skipped} (finished in an earlier run), {len(report.failures)} failed"]
     if report.failures:
-        lines.append(f"failed (also listed in {out / 'failures.csv'}; rerun to retry them):")
+        listed = "" if "failures.csv" in report.unwritten \
+            else f"also listed in {out / 'failures.csv'}; "
+        lines.append(f"failed ({listed}rerun to retry them):")
         lines += [f"  {o.error}" for o in report.failures]
     lines += [f"note: {note}" for note in report.notes]
-    lines.append(f"daily summary: {report.daily_rows} participant-days in "
+    where = ", not written to" if "daily.csv" in report.unwritten else " in"
+    lines.append(f"daily summary: {report.daily_rows} participant-days{where} "
                  f"{out / 'daily.csv'}; windows and bouts of each recording in "
                  f"{out / 'windows'}/ and {out / 'bouts'}/")
     return "\n".join(lines)

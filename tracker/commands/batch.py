@@ -46,7 +46,9 @@ EPILOG = """\
 exit status:
   0  every recording succeeded
   1  some recordings failed (listed in the summary and in OUT_DIR/failures.csv)
-  2  bad usage: no such folder, no recordings, OUT_DIR made with other settings"""
+  2  bad usage: no such folder, no recordings, OUT_DIR made with other settings;
+     or daily.csv or failures.csv could not be written (the failures are still
+     listed)"""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -117,4 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_report(report))
     elif report.failures:
         print("\n".join(f"failed: {o.error}" for o in report.failures), file=sys.stderr)
+    if report.unwritten:  # after the failures, which the user must see either way
+        sys.stdout.flush()
+        raise next(iter(report.unwritten.values()))
     return 1 if report.failures else 0
