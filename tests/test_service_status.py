@@ -61,13 +61,15 @@ def test_status_json_is_json_whether_or_not_a_collector_reported(
     Store.open(db).close()
     assert main(["status", "--db", str(db), "--json"]) == 1
     answer = json.loads(capsys.readouterr().out)
-    assert answer == {"reported": False, "store": str(db), "participant": None}
+    assert answer == {"reported": False, "running": False, "store": str(db),
+                      "participant": None}
+    report = {"updated": time.time(), "pid": os.getpid(), "battery": 80}
     with Store.open(db) as store:
-        store.set_meta("collector_status", json.dumps({"updated": 5.0, "battery": 80}),
-                       participant="me", device="band")
+        store.set_meta("collector_status", json.dumps(report), participant="me",
+                       device="band")
     assert main(["status", "--db", str(db), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"reported": True, "updated": 5.0,
-                                                   "battery": 80}
+    assert json.loads(capsys.readouterr().out) == {"reported": True, "running": True,
+                                                   **report}
 
 
 def test_service_install_keeps_the_store_this_shell_names(
