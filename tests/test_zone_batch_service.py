@@ -107,3 +107,27 @@ def test_batch_lists_the_failed_recordings_when_daily_csv_cannot_be_written(
     assert capsys.readouterr().err.splitlines() == [
         f"failed: {reason}",
         f"sitting-tracker batch: error: {out / 'daily.csv'}: no space left on the device"]
+
+
+# ---------------------------------------------------------------- export's zone note
+
+def test_export_says_which_zone_only_when_it_wrote_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    db, out = tmp_path / "s.sqlite", tmp_path / "daily.csv"
+    with Store.open(db) as store:
+        store.replace_bouts(pd.DataFrame({"start": [MONDAY_9_BERLIN],
+                                          "end": [MONDAY_9_BERLIN + 3600],
+                                          "label": ["sitting"]}), 0, 2e9,
+                            participant="me", device="band")
+        store.set_meta(STORED_ZONE_KEY, "Europe/Oslo", participant="me", device="band")
+    note = "days in Europe/Oslo, the zone the data was classified or collected in " \
+           "(--tz to change)"
+
+    with monkeypatch.context() as full:
+        fill_disk_after(full, 100)
+        assert main(["export", "daily", "--db", str(db), "-o", str(out)]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"sitting-tracker export: error: {out}: no space left on the device"]
+    assert main(["export", "daily", "--db", str(db), "-o", str(out)]) == 0
+    assert capsys.readouterr().err.splitlines() == [note, f"wrote 1 daily rows to {out}"]

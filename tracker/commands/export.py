@@ -74,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     check_csv_name(args.output)
     check_output(args.output, store=None if is_database_url(path) else path)
     with _open_for_reading(path) as store:
+        stored = None if asked else _stored_zone(store, args.participant)
         try:
-            tz = asked or timezone_named(_stored_zone(store, args.participant))
+            tz = asked or timezone_named(stored)
         except ValueError as error:  # a kept name this machine's zone data lacks
             raise UsageError(f"{error}; pass --tz") from None
         if args.table != "raw":
@@ -92,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
                 rows = export(store, "raw", args.output, tz, args.first, args.last,
                               args.participant, on_rows=progress.update)
         why_empty = _why_empty(store, args) if rows == 0 else ""
+    # Only now: the note explains a file written, and would be a stray line before an
+    # error.
+    if stored is not None:
+        print(f"days in {stored}, the zone the data was classified or collected in "
+              "(--tz to change)", file=sys.stderr)
     print(f"wrote {rows:,} {args.table} rows to {args.output}{why_empty}", file=sys.stderr)
     return 0
 
@@ -111,16 +117,13 @@ def _why_empty(store: Store, args: argparse.Namespace) -> str:
     return ""
 
 
-def _stored_zone(store: Store, participant: str | None) -> str:
-    """The one zone the data was classified or collected in ('local' if none is kept)."""
+def _stored_zone(store: Store, participant: str | None) -> str | None:
+    """The one zone the data was classified or collected in (None if none is kept)."""
     zones = sorted({zone for _, _, zone in store.meta_values(STORED_ZONE_KEY, participant)})
     if len(zones) > 1:
         raise UsageError(f"the data was classified or collected in {len(zones)} time zones "
                          f"({', '.join(zones)}); pass --tz to say which to count days in")
-    if zones:
-        print(f"days in {zones[0]}, the zone the data was classified or collected in "
-              "(--tz to change)", file=sys.stderr)
-    return zones[0] if zones else "local"
+    return zones[0] if zones else None
 
 
 def _open_for_reading(path: StoreLocation) -> Store:
