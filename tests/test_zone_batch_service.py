@@ -131,3 +131,32 @@ def test_export_says_which_zone_only_when_it_wrote_the_file(
             f"sitting-tracker export: error: {out}: no space left on the device"]
     assert main(["export", "daily", "--db", str(db), "-o", str(out)]) == 0
     assert capsys.readouterr().err.splitlines() == [note, f"wrote 1 daily rows to {out}"]
+
+
+# ---------------------------------------------------------------- service install
+
+def test_service_install_keeps_the_settings_file_this_shell_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A systemd service does not see $SITTING_TRACKER_CONFIG: it is written into the
+    unit, or the service's collector reads other settings than this shell's commands."""
+    from tracker.commands.service import unit_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("SITTING_TRACKER_DB", raising=False)
+    settings = tmp_path / "my settings.toml"
+    monkeypatch.setenv("SITTING_TRACKER_CONFIG", str(settings))
+    assert main(["service", "install", "--no-start"]) == 0
+    assert f"collect --config '{settings}'\n" in unit_path().read_text()
+
+    # As the shell means it: relative to this folder, not to the service's.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SITTING_TRACKER_CONFIG", "settings.toml")
+    monkeypatch.setenv("SITTING_TRACKER_DB", "s.sqlite")
+    assert main(["service", "install", "--no-start"]) == 0
+    where = tmp_path.resolve()
+    assert f"collect --db {where / 's.sqlite'} --config {where / 'settings.toml'}\n" in \
+        unit_path().read_text()
+
+    monkeypatch.setenv("SITTING_TRACKER_CONFIG", "")  # empty counts as unset
+    assert main(["service", "install", "--no-start"]) == 0
+    assert "--config" not in unit_path().read_text()

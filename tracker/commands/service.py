@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import UsageError
+from tracker.config import default_config_path
 from tracker.store import store_location
 from tracker.store_backends import has_password
 from tracker.store_choice import db_help, env_store
 
 UNIT_NAME = "sitting-tracker.service"
+CONFIG_ENV = "SITTING_TRACKER_CONFIG"  # the settings file, as tracker.config reads it
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,8 +27,8 @@ def add_parser(subparsers: Any) -> None:
         description="On Linux, install the collector as a systemd user service that starts at "
         "login and restarts after a failure (uninstall removes it). On macOS and Windows, "
         "print the launchd or Task Scheduler equivalent to set up by hand. A service does "
-        "not see this shell's environment, so $SITTING_TRACKER_DB, if set, is written "
-        "into it as --db.")
+        "not see this shell's environment, so $SITTING_TRACKER_DB and "
+        "$SITTING_TRACKER_CONFIG, if set, are written into it as --db and --config.")
     parser.add_argument("action", choices=("install", "uninstall"))
     parser.add_argument("--db", type=store_location, metavar="PATH|URL",
                         help=db_help("a URL without a password: libpq reads it from "
@@ -39,8 +41,8 @@ def add_parser(subparsers: Any) -> None:
 
 def collect_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "tracker.cli", "collect"]
-    # Resolved as the collector would in this shell, except the settings file, which the
-    # service reads for itself when it starts.
+    # The store and the settings file resolved as the collector would in this shell; the
+    # settings themselves the service reads for itself when it starts.
     db = args.db if args.db is not None else env_store()
     if isinstance(db, str):
         if has_password(db):
@@ -50,6 +52,8 @@ def collect_command(args: argparse.Namespace) -> list[str]:
         command += ["--db", db]
     elif db:
         command += ["--db", str(db.expanduser().resolve())]
+    if os.environ.get(CONFIG_ENV):  # empty counts as unset, as in tracker.config
+        command += ["--config", str(default_config_path().resolve())]
     if args.device:
         command += ["--device", args.device]
     return command
