@@ -160,3 +160,22 @@ def test_service_install_keeps_the_settings_file_this_shell_names(
     monkeypatch.setenv("SITTING_TRACKER_CONFIG", "")  # empty counts as unset
     assert main(["service", "install", "--no-start"]) == 0
     assert "--config" not in unit_path().read_text()
+
+
+def test_service_unit_keeps_paths_that_systemd_would_expand(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """systemd expands `%` specifiers and `$` variables in ExecStart= and reads C escapes,
+    even inside quotes: written as they are, these would reach the collector as another
+    path. A launchd plist is XML, which `&` and `<` would break."""
+    from tracker.commands.service import unit_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("SITTING_TRACKER_CONFIG", raising=False)
+    db = tmp_path / "100% $HOME\\a.sqlite"
+    assert main(["service", "install", "--no-start", "--db", str(db)]) == 0
+    assert f"collect --db '{tmp_path}/100%% $$HOME\\\\a.sqlite'\n" in unit_path().read_text()
+
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert main(["service", "install", "--db", str(tmp_path / "R&D <1>.sqlite")]) == 0
+    assert f"<string>{tmp_path}/R&amp;D &lt;1&gt;.sqlite</string>" in capsys.readouterr().out

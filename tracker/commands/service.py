@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from tracker.cli_errors import UsageError
 from tracker.config import default_config_path
@@ -70,12 +71,19 @@ def unit_text(command: list[str]) -> str:
         "Description=Sitting tracker collector (band -> posture -> nudges)\n"
         "After=bluetooth.target\n\n"
         "[Service]\n"
-        f"ExecStart={shlex.join(command)}\n"
+        f"ExecStart={' '.join(_exec_word(word) for word in command)}\n"
         "Restart=on-failure\n"
         "RestartSec=10\n\n"
         "[Install]\n"
         "WantedBy=default.target\n"
     )
+
+
+def _exec_word(word: str) -> str:
+    """`word` as one argument of ExecStart=: systemd reads C escapes even inside quotes
+    and expands `%` specifiers and `$` variables, so a path holding `\\`, `%` or `$` (a
+    folder "100% done") would reach the collector changed."""
+    return shlex.quote(word.replace("\\", "\\\\").replace("%", "%%").replace("$", "$$"))
 
 
 def _systemctl(*words: str) -> bool:
@@ -123,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _launchd_hint(command: list[str]) -> str:
-    arguments = "\n".join(f"    <string>{word}</string>" for word in command)
+    # XML: a path holding `&` or `<` would make the whole file unreadable to launchd.
+    arguments = "\n".join(f"    <string>{xml_escape(word)}</string>" for word in command)
     return (
         "Save this as ~/Library/LaunchAgents/org.sitting-tracker.collector.plist, then run\n"
         "  launchctl load ~/Library/LaunchAgents/org.sitting-tracker.collector.plist\n\n"
