@@ -19,6 +19,7 @@ from tracker.cli import main
 from tracker.store import Store
 
 CLI = [sys.executable, "-m", "tracker.cli"]
+NOT_AVAILABLE = "Bluetooth is not available"
 
 
 def _report(db: Path, **fields: Any) -> dict[str, Any]:
@@ -102,3 +103,24 @@ def test_status_json_says_whether_the_collector_runs(
     assert main(["status", "--db", str(db), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"reported": True, "running": True,
                                                    **fresh}
+
+
+@pytest.fixture
+def no_bluez(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A system bus address where nothing listens, as on a machine without BlueZ."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-system-bus'}")
+    monkeypatch.setenv("SITTING_TRACKER_CONFIG", str(tmp_path / "config.toml"))
+    return dict(os.environ)
+
+
+def test_stream_without_bluetooth_says_it_once_as_scan_does(
+        no_bluez: dict[str, str]) -> None:
+    stream = subprocess.run([*CLI, "stream", "Polar", "--seconds", "1"], env=no_bluez,
+                            capture_output=True, text=True, timeout=60)
+    scan = subprocess.run([*CLI, "scan", "--timeout", "1"], env=no_bluez,
+                          capture_output=True, text=True, timeout=60)
+    assert (stream.returncode, scan.returncode) == (2, 2)
+    assert stream.stdout == ""
+    [line] = stream.stderr.splitlines()
+    assert line.startswith(f"sitting-tracker stream: error: {NOT_AVAILABLE}")
+    assert line.replace("stream", "scan", 1) == scan.stderr.strip()

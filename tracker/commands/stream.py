@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _stream(args: argparse.Namespace) -> int:
     from tracker.ble import BandSession, bluetooth_problem
+    from tracker.cli_errors import UsageError
 
     stop = asyncio.Event()
     received: list[tuple[np.ndarray, np.ndarray]] = []
@@ -54,13 +55,14 @@ async def _stream(args: argparse.Namespace) -> int:
             stop.set()
 
     def on_event(kind: str, detail: str) -> None:
-        print(f"[{kind}] {detail}".rstrip(), flush=True)
         failure = session.last_exception
         if kind == "error" and not received and failure is not None and (
                 isinstance(failure, LookupError) or bluetooth_problem(failure)):
-            # Not in range, not supported, or no usable Bluetooth: say so rather than
-            # retry for as long as the check may take.
+            # Not in range, not supported, or no usable Bluetooth: give up rather than
+            # retry for as long as the check may take. The closing line says why.
             stop.set()
+            return
+        print(f"[{kind}] {detail}".rstrip(), flush=True)
 
     from tracker.ble import band_profiles
     from tracker.commands.collect import resolve_settings
@@ -81,6 +83,9 @@ async def _stream(args: argparse.Namespace) -> int:
     stop.set()
     await task
     stats = session.stats
+    problem = bluetooth_problem(session.last_exception) if session.last_exception else None
+    if not received and problem is not None:
+        raise UsageError(problem)  # as `scan` says it: this computer's Bluetooth, exit 2
     if not received:
         print(f"no samples received from {args.band!r}: {stats.last_error or 'no data'}")
         return 1
