@@ -124,3 +124,30 @@ def test_stream_without_bluetooth_says_it_once_as_scan_does(
     [line] = stream.stderr.splitlines()
     assert line.startswith(f"sitting-tracker stream: error: {NOT_AVAILABLE}")
     assert line.replace("stream", "scan", 1) == scan.stderr.strip()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["stream", "Polar", "--seconds", "0"], "argument --seconds: 0: must be more than 0 "
+     "seconds"),
+    (["stream", "Polar", "--seconds", "-3"], "argument --seconds: -3: must be more than 0 "
+     "seconds"),
+    (["stream", "Polar", "--seconds", "nan"], "argument --seconds: not a finite number: "
+     "'nan'"),
+    (["stream", "Polar", "--seconds", "inf"], "argument --seconds: not a finite number: "
+     "'inf'"),
+    (["stream", "Polar", "--speed", "0"], "argument --speed: 0: must be more than 0"),
+    (["scan", "--timeout", "0"], "argument --timeout: 0: must be more than 0 seconds"),
+    (["scan", "--timeout", "-1"], "argument --timeout: -1: must be more than 0 seconds"),
+    (["scan", "--timeout", "nan"], "argument --timeout: not a finite number: 'nan'"),
+    (["scan", "--timeout", "inf"], "argument --timeout: not a finite number: 'inf'"),
+])
+def test_listening_times_must_be_a_positive_number(
+        argv: list[str], message: str, no_bluez: dict[str, str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1] == \
+        f"sitting-tracker {argv[0]}: error: {message}"
+    assert captured.out == ""

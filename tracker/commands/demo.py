@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import HelpFormatter, UsageError
+from tracker.cli_errors import HelpFormatter, UsageError, finite_number, positive_seconds
 from tracker.processes import die_with_parent
 
 # Wall seconds between the band's last notification and the collector's stop.
@@ -24,28 +23,11 @@ LAST_DATA_DRAIN_S = 1.0
 MAX_SPEED = 2000.0  # faster, the emulated band's notifications outrun the collector
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
 def _speed(text: str) -> float:
-    value = _number(text)
+    value = finite_number(text)
     if not 0 < value <= MAX_SPEED:
         raise argparse.ArgumentTypeError(f"{text}: must be more than 0 and at most "
                                          f"{MAX_SPEED:g}")
-    return value
-
-
-def _duration(text: str) -> float:
-    value = _number(text)
-    if value <= 0:  # 0 or less would replay nothing (and say "-0.0 h")
-        raise argparse.ArgumentTypeError(f"{text}: must be more than 0 seconds")
     return value
 
 
@@ -60,7 +42,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--speed", type=_speed, default=120.0,
                         help="replay speed (band seconds per second; more than 0, at most "
                         f"{MAX_SPEED:g})")
-    parser.add_argument("--duration", type=_duration, metavar="SECONDS",
+    parser.add_argument("--duration", type=positive_seconds, metavar="SECONDS",
                         help="band seconds to replay (default: the whole scenario)")
     parser.add_argument("--db", type=Path, help="store to fill (default: a fresh demo store "
                         "in the user data dir, separate from your own data)")

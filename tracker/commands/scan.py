@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_errors import HelpFormatter
+from tracker.cli_errors import HelpFormatter, positive_seconds
 
 
 def add_parser(subparsers: Any) -> None:
@@ -17,7 +17,7 @@ def add_parser(subparsers: Any) -> None:
         "profile, signal strength (RSSI) and battery where it can be read.",
         formatter_class=HelpFormatter)
     parser.add_argument("--all", action="store_true", help="also list unsupported devices")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, default=5.0, metavar="S",
                         help="seconds to listen")
     parser.add_argument("--no-battery", action="store_true",
                         help="do not connect to read battery levels")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tracker.cli_errors import HelpFormatter
+from tracker.cli_errors import HelpFormatter, positive_number, positive_seconds
 
 
 def add_parser(subparsers: Any) -> None:
@@ -23,9 +23,9 @@ def add_parser(subparsers: Any) -> None:
         "rate, then stop the stream and disconnect.",
         formatter_class=HelpFormatter)
     parser.add_argument("band", metavar="NAME|ADDRESS")
-    parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
+    parser.add_argument("--seconds", type=positive_seconds, default=10.0, metavar="S",
                         help="how long to stream (band time)")
-    parser.add_argument("--speed", type=float, default=1.0,
+    parser.add_argument("--speed", type=positive_number, default=1.0,
                         help="follow an emulated band replayed this many times faster")
     parser.add_argument("--config", type=Path, help="settings file (for a [custom_band])")
     parser.set_defaults(run=run)
