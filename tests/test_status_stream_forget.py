@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tracker.cli import main
@@ -151,3 +152,24 @@ def test_listening_times_must_be_a_positive_number(
     assert captured.err.strip().splitlines()[-1] == \
         f"sitting-tracker {argv[0]}: error: {message}"
     assert captured.out == ""
+
+
+def test_forget_of_an_id_not_stored_names_the_ids_that_are(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Repeating an erasure must not fail (exit 0), but a typo must not pass for one."""
+    db = tmp_path / "s.sqlite"
+    with Store.open(db) as store:
+        for participant in ("P017", "P018"):
+            store.add_raw(np.array([1.0, 1.02]), np.zeros((2, 3), np.float32),
+                          participant=participant)
+    before = db.read_bytes()
+    assert main(["forget", "--participant", "P71", "--db", str(db), "--yes"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"nothing stored for participant 'P71' in {db}; the store holds 'P017', 'P018'"]
+    assert db.read_bytes() == before
+    for participant in ("P017", "P018"):
+        assert main(["forget", "--participant", participant, "--db", str(db), "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["forget", "--participant", "P017", "--db", str(db), "--yes"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"nothing stored for participant 'P017' in {db}; the store holds none"]

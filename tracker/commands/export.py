@@ -11,6 +11,7 @@ from typing import Any
 from tracker.cli_errors import UsageError
 from tracker.csvfiles import check_csv_name, check_output
 from tracker.export import EXPORT_KINDS, day_range_seconds, export
+from tracker.participant_ids import held_participants
 from tracker.store import Store, StoreLocation, StoreOutdated, store_location
 from tracker.store_backends import is_database_url
 from tracker.store_choice import choose_store, db_help
@@ -108,10 +109,8 @@ def _why_empty(store: Store, args: argparse.Namespace) -> str:
     store does not hold is more likely a typo than an answer."""
     everyone = store.participants()
     if args.participant is not None and args.participant not in everyone:
-        known = ", ".join(repr(p) for p in everyone[:10]) or "none"
-        more = f" and {len(everyone) - 10} more" if len(everyone) > 10 else ""
         return f" (nothing stored for participant {args.participant!r}; the store holds " \
-               f"{known}{more})"
+               f"{held_participants(everyone)})"
     if args.first or args.last:
         return " (nothing stored on those days)"
     return ""

@@ -9,6 +9,7 @@ from typing import Any
 
 from tracker.cli_errors import UsageError
 from tracker.config import LOCATIONS
+from tracker.participant_ids import held_participants
 from tracker.store import Store, store_location
 from tracker.store_choice import choose_store, db_help
 
@@ -38,13 +39,8 @@ def run(args: argparse.Namespace) -> int:
         rows = store.participant_rows(args.participant)
         models = _personal_models(location, args.participant)
         if not any(rows.values()) and not models:
-            near = [p for p in store.participants()
-                    if p.casefold() == args.participant.casefold()]
-            if near:  # ids are exact: say so, rather than "done" with nothing deleted
-                raise UsageError(f"nothing stored for participant {args.participant!r}, "
-                                 f"but there is {near[0]!r}; ids are case-sensitive")
-            print(f"nothing stored for participant {args.participant!r} in {store.location}")
-            return 0
+            _say_nothing_stored(store, args.participant)
+            return 0  # an erasure repeated has nothing left to do, and has not failed
         summary = _summary(rows, models)
         if not args.yes:
             _confirm(args.participant, store.location, summary)
@@ -56,6 +52,18 @@ def run(args: argparse.Namespace) -> int:
     if forgotten.note:
         print(f"note: {forgotten.note}", file=sys.stderr)
     return 0
+
+
+def _say_nothing_stored(store: Store, participant: str) -> None:
+    """Name the ids the store holds, so that a typo does not pass for a done erasure; an
+    id that differs from one of them only in case is an error."""
+    everyone = store.participants()
+    near = [p for p in everyone if p.casefold() == participant.casefold()]
+    if near:  # ids are exact: say so, rather than "done" with nothing deleted
+        raise UsageError(f"nothing stored for participant {participant!r}, but there is "
+                         f"{near[0]!r}; ids are case-sensitive")
+    print(f"nothing stored for participant {participant!r} in {store.location}; the store "
+          f"holds {held_participants(everyone)}")
 
 
 def _personal_models(location: Path | str, participant: str) -> list[Path]:
