@@ -225,12 +225,15 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
 def load_settings(path: str | Path | None = None) -> Settings:
     """Settings from `path` (default config file); defaults where the file is absent."""
     path = Path(path) if path else default_config_path()
-    if not path.exists():
-        return Settings()
     try:
+        if not path.exists():
+            return Settings()
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:  # no read permission, a folder, a folder we may not enter
+        raise ConfigError(f"{path}: cannot read the settings file "
+                          f"({error.strerror or error})") from None
     try:
         return settings_from_dict(data)
     except ConfigError as error:
