@@ -1,4 +1,5 @@
-"""A settings file that may not be read is one line naming it, exit 2.
+"""A settings file that may not be read is one line naming it, exit 2. A personal model
+that may not be read is a warning, and the shipped model is used.
 
 Permission cases run as an unprivileged user (tests/test_store_access.py's helpers):
 root may read and write anywhere."""
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_store_access import as_reader, run_as_reader
+from tracker.calibration import personal_model_path
 from tracker.cli import main
 
 
@@ -96,3 +98,25 @@ def test_a_folder_as_the_settings_file_is_named(tmp_path: Path,
     assert one_error_line(capsys.readouterr().err) == (
         f"sitting-tracker status: error: {tmp_path}: cannot read the settings file "
         "(Is a directory)")
+
+
+# --- the personal model ------------------------------------------------------------------
+
+def test_a_personal_model_that_may_not_be_read_gives_way_to_the_shipped_one(
+        shared: Path) -> None:
+    """The collector carries on with the shipped model (see model_for) and says why."""
+    db = shared / "tracker.sqlite"
+    personal = personal_model_path(db, "thigh")
+    personal.parent.mkdir()
+    personal.write_bytes(b"not read")
+    personal.parent.chmod(0o000)
+    show = ("import logging, sys; logging.basicConfig(format='%(levelname)s %(message)s'); "
+            "from tracker.calibration import model_for; "
+            "model = model_for(sys.argv[1], 'thigh'); "
+            "print(type(model).__name__, model.location)")
+    result = run_as_reader([sys.executable, "-c", show, str(db)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "PostureModel thigh"
+    assert one_error_line(result.stderr) == (
+        f"WARNING cannot read the personal model {personal} (Permission denied): using the "
+        "shipped model")

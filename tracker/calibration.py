@@ -83,16 +83,31 @@ def model_for(db: str | Path | None, location: str,
 
     A personal model fitted to the window features of an earlier version is refitted
     from the postures stated in the store, which keeps their raw samples, so an upgrade
-    does not quietly drop a wearer's calibration."""
-    if db is None or not (path := personal_model_path(db, location, participant)).exists():
+    does not quietly drop a wearer's calibration.
+
+    A personal model this process may not read (its folder made by another user, or
+    without the permission to enter it) is a warning, and the shipped model is used: the
+    collector runs all day, and a day not recorded is lost, while the shipped model only
+    labels it less closely to this wearer."""
+    if db is None:
         return load_default_model(location, compact=True)
+    path = personal_model_path(db, location, participant)
     try:
-        return PostureModel.load(path)
+        if path.exists():
+            return PostureModel.load(path)
     except OutdatedModelError as error:
         log.warning("the personal model %s was %s; refitting it now", path, error)
+        return _refitted_or_shipped(db, location, participant)
+    except OSError as error:
+        log.warning("cannot read the personal model %s (%s): using the shipped model",
+                    path, error.strerror or error)
+    return load_default_model(location, compact=True)
+
+
+def _refitted_or_shipped(db: str | Path, location: str, participant: str) -> PostureModel:
     try:
         return fit_personal_model(db, location, participant=participant).model
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # OSError: the refitted model cannot be saved
         log.warning("could not refit the personal model (%s): using the shipped model", error)
         return load_default_model(location, compact=True)
 
