@@ -19,13 +19,16 @@ Label mapping (see ``data/README.md`` for the reasoning):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tracker.cli_errors import UsageError
 from tracker.features import window_features
 from tracker.signal import Segment, samples_per_window, split_segments
 
@@ -33,6 +36,11 @@ LOCATIONS: tuple[str, ...] = ("waist", "wrist", "thigh")
 HAPT_FILE = "hapt_waist.parquet"
 WISDM_FILE = "wisdm2019_wrist_thigh.parquet"
 HAPT_RATE_HZ = 50.0
+# The columns training reads from each file (data/README.md says what they hold).
+FILE_COLUMNS = {
+    HAPT_FILE: ("subject", "recording", "sample", "acc_x", "acc_y", "acc_z", "label"),
+    WISDM_FILE: ("subject", "device", "t", "acc_x", "acc_y", "acc_z", "label"),
+}
 
 HAPT_SOURCE = {
     1: "walking",
@@ -85,6 +93,49 @@ STATED_POSTURE = {
 }
 
 
+class TrainingDataError(UsageError):
+    """A training file that cannot be read or lacks what training needs, told as
+    `file: problem` (a usage error: `train --data` named it)."""
+
+
+def training_file(location: str) -> str:
+    """The file in a data folder that a location's model trains on."""
+    return HAPT_FILE if location == "waist" else WISDM_FILE
+
+
+def check_training_file(path: Path) -> None:
+    """TrainingDataError unless ``path`` is a Parquet file with the columns training
+    reads from it; quick (the footer only), so it can run before minutes of work."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        present = set(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as error:
+        raise _unreadable(path, error) from None
+    missing = [column for column in FILE_COLUMNS[path.name] if column not in present]
+    if missing:
+        raise TrainingDataError(f"{path}: not a readable training file: it has no "
+                                f"{', '.join(missing)} column{'s' if len(missing) > 1 else ''}")
+
+
+def _read_training_file(path: Path, **options: Any) -> pd.DataFrame:
+    import pyarrow as pa
+
+    check_training_file(path)
+    try:
+        return pd.read_parquet(path, **options)
+    except (pa.ArrowException, OSError) as error:  # a whole footer, a damaged page
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: Exception) -> TrainingDataError:
+    if isinstance(error, OSError) and error.errno:  # no permission: not the file's fault
+        return TrainingDataError(f"{path}: cannot read it ({os.strerror(error.errno)})")
+    return TrainingDataError(f"{path}: not a readable training file (not Parquet, or "
+                             "damaged or cut short)")
+
+
 @dataclass(frozen=True)
 class LabelledWindows:
     """Base features of windows in segment order, with labels and grouping."""
@@ -132,13 +183,13 @@ def _recordings(
     """(subject, t seconds, xyz g, source label per sample) per continuous recording."""
     acc = ["acc_x", "acc_y", "acc_z"]
     if location == "waist":
-        frame = pd.read_parquet(data_dir / HAPT_FILE)
+        frame = _read_training_file(data_dir / HAPT_FILE)
         for (subject, _), rec in frame.groupby(["subject", "recording"], sort=True):
             source = rec["label"].map(HAPT_SOURCE).fillna("").to_numpy(dtype=object)
             t = rec["sample"].to_numpy(np.float64) / HAPT_RATE_HZ
             yield int(subject), t, rec[acc].to_numpy(np.float32), source
         return
-    frame = pd.read_parquet(data_dir / WISDM_FILE, filters=[("device", "==", location)])
+    frame = _read_training_file(data_dir / WISDM_FILE, filters=[("device", "==", location)])
     for subject, rec in frame.groupby("subject", sort=True, observed=True):
         labels = rec["label"].astype(str).to_numpy(dtype=object)
         t = rec["t"].to_numpy(np.float64) / 1e9
@@ -203,6 +254,9 @@ def load_location(
                 parts["seg"].append(np.full(n, segment_id))
                 parts["off"].append(np.full(n, shift))
                 segment_id += 1
+    if not parts["f"]:
+        raise TrainingDataError(f"{Path(data_dir) / training_file(location)}: no {location} "
+                                "recordings long enough for a window")
     return LabelledWindows(
         features=np.concatenate(parts["f"]),
         labels=np.concatenate(parts["l"]).astype(str),

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.cli_errors import HelpFormatter, UsageError
 from tracker.config import LOCATIONS
+from tracker.csvfiles import cannot_write, check_output
 from tracker.store import store_location
+
+if TYPE_CHECKING:
+    from tracker.posture_model import PostureModel
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -52,23 +58,62 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--data {args.data}: no such folder (the training data ships in the "
                          "source tree's data/ folder)")
     _check_training_file(args.data, args.location)
+    output = _writable_output(args.output or default_model_path(args.location))
     model, report = train_location(args.location, args.data, progress=print)
     print(report)
-    output = args.output or default_model_path(args.location)
-    model.save(output)
+    _save_whole(model, output)
     print(f"saved the {args.location} model to {output}")
     return 0
 
 
 def _check_training_file(data: Path, location: str) -> None:
-    """Name the file a location trains on when --data lacks it, before minutes of work."""
-    from tracker.training_data import HAPT_FILE, WISDM_FILE
+    """Name the file a location trains on when --data lacks it or it is not one training
+    can read, before minutes of work."""
+    from tracker.training_data import HAPT_FILE, WISDM_FILE, check_training_file, training_file
 
-    needed = HAPT_FILE if location == "waist" else WISDM_FILE
-    if not (data / needed).is_file():
-        raise UsageError(f"{data / needed}: no such file; --data must be a folder holding "
+    needed = data / training_file(location)
+    if not needed.is_file():
+        raise UsageError(f"{needed}: no such file; --data must be a folder holding "
                          f"{HAPT_FILE} (waist) and {WISDM_FILE} (wrist, thigh), as the "
                          "source tree's data/ folder does")
+    check_training_file(needed)
+
+
+def _writable_output(output: Path) -> Path:
+    """The file to save the model to, refused before minutes of training when it cannot
+    be written: a folder, a folder without write permission, a read-only disk."""
+    from tracker.posture_model import compact_path
+
+    if output.is_symlink():
+        output = output.resolve()  # replace the file the link points to, keep the link
+    check_output(output)
+    check_output(compact_path(output))  # the numpy-only copy saved beside it
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass
+    except OSError as error:
+        raise cannot_write(output, error) from None
+    return output
+
+
+def _save_whole(model: PostureModel, output: Path) -> None:
+    """Save the model and its compact copy under temporary names beside ``output``, then
+    rename them: a save that fails (a full disk) leaves the model that was there, not
+    half of a new one, and a running collector never reads a file being written."""
+    from tracker.posture_model import compact_path
+
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.part.skops")
+    renames = [(temporary, output), (compact_path(temporary), compact_path(output))]
+    try:
+        model.save(temporary)
+        for written, final in renames:
+            os.replace(written, final)
+    except OSError as error:
+        raise cannot_write(output, error) from None
+    finally:
+        for written, _ in renames:
+            written.unlink(missing_ok=True)
 
 
 def _train_personal(args: argparse.Namespace) -> int:
