@@ -36,8 +36,9 @@ def add_parser(subparsers: Any) -> None:
         "demo", help="replay a real office day through an emulated band, collector, dashboard",
         description="Start an emulated band (no hardware) that replays an 8-hour office day "
         "of real recorded motion, follow it with the collector through bleak exactly as a "
-        "real band, and serve the dashboard on http://localhost:8501. Band time starts at "
-        "09:00 today. Ctrl-C stops everything.",
+        "real band, and serve the dashboard on http://localhost:8501. The replayed day starts "
+        "at 09:00 today (band time), from its first minute once the collector is streaming. "
+        "Ctrl-C stops everything.",
         formatter_class=HelpFormatter)
     parser.add_argument("--speed", type=_speed, default=120.0,
                         help="replay speed (band seconds per second; more than 0, at most "
@@ -126,9 +127,9 @@ def _start_emulator(args: argparse.Namespace) -> subprocess.Popen[str]:
 def _watch_for_motion_end(emulator: subprocess.Popen[str]) -> threading.Event:
     """An event set once the emulated band has sent its scenario's last sample.
 
-    The band's day starts when the band does, and the collector connects a little later,
-    so the collector cannot tell the end of the day by counting band time: it learns it
-    from the emulator's `motion ended` line instead."""
+    The band's day starts with the collector's first stream, but a link lost on the way
+    leaves the collector unsure how much of the day went by meanwhile: it learns the end
+    of the day from the emulator's `motion ended` line instead of counting band time."""
     from tracker.emulator.cli import MOTION_ENDED
 
     over = threading.Event()

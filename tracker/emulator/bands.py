@@ -8,12 +8,18 @@ and notifications come N times as often and the band's own clock (Polar timestam
 advances N band-seconds per wall second, i.e. the band's clock runs fast. Frames keep
 their real sizes and device spacing, so a decoder sees exactly what a real band would send
 over a day, compressed in wall time.
+
+Band time 0 is when a host first starts one of the band's data streams, not when the band
+object is made: a day replayed at hundreds of times real speed would otherwise be minutes
+along before a collector has even found the band. From then on the clock runs whether
+anyone listens or not, as a worn band's would (a link gap loses the motion in it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -50,7 +56,7 @@ class SentFrame:
     """One data notification as the band produced it (before faults) and sent it."""
 
     wall_time: float  # time.monotonic() when handed to the bus
-    band_time_s: float  # band seconds since power-on of the last sample
+    band_time_s: float  # band time of the last sample (seconds since the clock started)
     first_index: int  # index of the first sample in the stream's rate timeline
     samples: np.ndarray  # (n, 3) integers as encoded (mG or counts)
     timestamp_ns: int | None  # device timestamp carried in the frame, if any
@@ -89,7 +95,8 @@ class Band:
         self.record_frames = True  # long soaks may turn this off
         self.notifications_sent = 0
         self._battery_level = battery_level
-        self._power_on = time.monotonic()
+        self._power_on: float | None = None  # time.monotonic() at band time 0, once started
+        self.clock_started = asyncio.Event()
         self._silent_until = 0.0
         self._wake_handle: asyncio.TimerHandle | None = None
         self._tasks: dict[str, asyncio.Task[Any]] = {}
@@ -99,18 +106,37 @@ class Band:
     # ---- time ----------------------------------------------------------------------------
 
     def band_elapsed_s(self, now: float | None = None) -> float:
-        """Band seconds since power-on (wall seconds times speed)."""
+        """Band seconds since the clock started (wall seconds times speed); 0 before."""
+        if self._power_on is None:
+            return 0.0
         return ((time.monotonic() if now is None else now) - self._power_on) * self.speed
 
     def wall_seconds(self, band_seconds: float) -> float:
         return band_seconds / self.speed
 
     def wall_time_of(self, band_s: float) -> float:
-        """time.monotonic() value at which the band reaches ``band_s``."""
-        return self._power_on + band_s / self.speed
+        """time.monotonic() value at which the band reaches ``band_s`` (counted from now
+        while the clock has not started)."""
+        start = time.monotonic() if self._power_on is None else self._power_on
+        return start + band_s / self.speed
 
     async def sleep_until_band(self, band_s: float) -> None:
+        await self.clock_started.wait()
         await asyncio.sleep(max(0.0, self.wall_time_of(band_s) - time.monotonic()))
+
+    def start_clock(self) -> None:
+        """Start band time now, unless it already runs."""
+        if self._power_on is None:
+            self._power_on = time.monotonic()
+            self.clock_started.set()
+
+    def first_stream_index(self, rate_hz: float) -> int:
+        """Index (at ``rate_hz``) of the first sample of a stream starting now: the day's
+        very first if this stream starts the clock, else the first one after now."""
+        if self._power_on is None:
+            self.start_clock()
+            return 0
+        return math.ceil(self.band_elapsed_s() * rate_hz)
 
     def jump_clock(self, seconds: float) -> None:
         """Models with a device clock override this."""

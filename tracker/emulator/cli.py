@@ -72,7 +72,8 @@ def list_scenarios() -> dict[str, str]:
 DESCRIPTION = (
     "Run an emulated BLE band that bleak finds through a private D-Bus bus. The first line "
     "printed is DBUS_SYSTEM_BUS_ADDRESS=<address>: export it, and scan, stream and collect "
-    "in another shell use the band. Runs until Ctrl-C or SIGTERM, then removes its bus."
+    "in another shell use the band. The scenario starts when a host first starts the band's "
+    "stream. Runs until Ctrl-C or SIGTERM, then removes its bus."
 )
 
 
@@ -94,7 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--faults",
         default="",
-        help="fault script, e.g. 'link-loss@30:refuse=5;stall@1m:for=10' (times in band seconds)",
+        help="fault script, e.g. 'link-loss@30:refuse=5;stall@1m:for=10' (times in band "
+        "seconds from the first stream a host starts)",
     )
     parser.add_argument("--device-id", default=None, help="Polar device id (8 hex digits)")
     parser.add_argument("--list", action="store_true", help="list profiles and scenarios")

@@ -241,12 +241,12 @@ def parse_fault_spec(spec: str) -> list[ScheduledFault]:
 
 
 async def run_fault_schedule(band: Band, schedule: list[ScheduledFault]) -> None:
-    """Apply scheduled faults at their band times (relative to band power-on); runs until
-    cancelled or the schedule ends."""
+    """Apply scheduled faults at their band times (from the start of the band's clock,
+    i.e. of its first stream); runs until cancelled or the schedule ends."""
     pending = sorted(((f.at_s, i, f) for i, f in enumerate(schedule)), key=lambda x: x[:2])
     while pending:
         at, i, fault = pending.pop(0)
-        await asyncio.sleep(max(0.0, band.wall_seconds(at - band.band_elapsed_s())))
+        await band.sleep_until_band(at)
         band.faults.apply(fault.kind, **fault.params)
         if fault.every_s is not None:
             pending.append((at + fault.every_s, i, fault))

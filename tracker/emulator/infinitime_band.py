@@ -121,7 +121,7 @@ class InfiniTimeBand(Band):
 
     async def _motion_loop(self) -> None:
         rate = self.MOTION_RATE_HZ
-        index = math.ceil(self.band_elapsed_s() * rate)
+        index = self.first_stream_index(rate)
         previous = self.reading_at(index - 1) if index > 0 else None
         while True:
             await self.sleep_until_band(index / rate)

@@ -9,7 +9,6 @@ data frames, stop -> ``F0 03 02 00 00``. The stream ends on stop or disconnect.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import zlib
 from typing import ClassVar
@@ -282,7 +281,7 @@ class PolarBand(Band):
 
     async def _acc_stream(self) -> None:
         rate = float(self.stream_settings.get(PMD_SETTING_RATE, self.MOTION_RATE_HZ))
-        index = math.ceil(self.band_elapsed_s() * rate)  # first sample after the start
+        index = self.first_stream_index(rate)
         lookahead = 256
         while True:
             window = self.timeline.window(index, lookahead, rate)
