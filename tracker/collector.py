@@ -85,6 +85,8 @@ class Collector:
         self._coached_until = -np.inf  # end of the last window the coach has seen
         self._first_t: float | None = None
         self._last_t: float | None = None
+        self._session_origin: float | None = None  # where the band's timeline starts
+        self._newest_sample: tuple[float, float] | None = None  # (timeline, host monotonic)
         self._last_relabel = -np.inf  # host monotonic time of the last bout update
         self._live_labels: np.ndarray | None = None  # labels of the open segment, last tick
         self._live_first = 0.0
@@ -110,10 +112,12 @@ class Collector:
             self._restore_coach()
             if (zone := zone_name(self.tz)) is not None:
                 self._set_meta(STORED_ZONE_KEY, zone)
+            self._session_origin = self._origin()
             self.session = BandSession(self.options.device, self._on_samples,
                                        profiles=band_profiles(self.settings.custom_band),
                                        time_scale=self.options.time_scale,
-                                       origin=self._origin(), on_event=self._on_band_event)
+                                       origin=self._session_origin,
+                                       on_event=self._on_band_event)
             session_task = asyncio.create_task(self.session.run(stop))
             try:
                 while not stop.is_set() and not session_task.done():
@@ -225,6 +229,7 @@ class Collector:
     # --- samples in ------------------------------------------------------------------
 
     def _on_samples(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        self._newest_sample = (float(t[-1]), time.monotonic())
         exact = quantise(t, xyz)
         if self.options.duration_s is not None:
             if self._first_t is None:
@@ -512,8 +517,20 @@ class Collector:
 
     def _on_band_event(self, kind: str, detail: str) -> None:
         if self.store is not None and kind in ("connected", "link lost", "stall", "error"):
-            self.store.add_event(time.time(), f"band_{kind.replace(' ', '_')}", detail,
-                                 participant=self.options.participant, device=self.device_id)
+            self.store.add_event(self._band_event_time(), f"band_{kind.replace(' ', '_')}",
+                                 detail, participant=self.options.participant,
+                                 device=self.device_id)
+
+    def _band_event_time(self) -> float:
+        """Now, on the samples' timeline. A real band's is the host clock. A replayed
+        band's (the demo) runs ahead of it from its own origin: an event lies the replayed
+        time after the newest sample, or at the origin before the first sample arrives."""
+        if self.options.time_scale == 1.0 and self.options.origin is None:
+            return time.time()
+        if self._newest_sample is None:
+            return self._session_origin if self._session_origin is not None else time.time()
+        sample_t, arrived = self._newest_sample
+        return sample_t + (time.monotonic() - arrived) * self.options.time_scale
 
     def _write_status(self, connected: bool, last: pd.DataFrame | None = None) -> None:
         stats = self.session.stats if self.session else None
