@@ -52,6 +52,16 @@ def test_scan_says_bluetooth_is_not_available_in_one_line(no_bluez: dict[str, st
     assert result.stderr.count("\n") == 1 and NOT_AVAILABLE in result.stderr
 
 
+def test_collect_without_a_band_named_says_it_in_one_line(no_bluez: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    # With no --device and none in the settings, collect scans for the first band first.
+    result = subprocess.run([*CLI, "collect", "--db", str(tmp_path / "s.sqlite")],
+                            env=no_bluez, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and NOT_AVAILABLE in result.stderr
+
+
 def test_the_collector_says_it_once_and_status_shows_it(no_bluez: dict[str, str],
                                                         tmp_path: Path) -> None:
     db = tmp_path / "tracker.sqlite"

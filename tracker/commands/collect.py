@@ -71,9 +71,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _first_band() -> str:
-    from tracker.ble import scan
+    from tracker.ble import bluetooth_problem, scan
 
-    bands = await scan(timeout=8.0, read_battery=False)
+    try:
+        bands = await scan(timeout=8.0, read_battery=False)
+    except Exception as error:
+        # No band named: the first scan is where a missing Bluetooth stack shows first.
+        problem = bluetooth_problem(error)
+        if problem is None:
+            raise
+        raise UsageError(problem) from None
     if not bands:
         raise UsageError("no supported band in range; name one with --device "
                          "(see 'sitting-tracker scan')")
