@@ -73,6 +73,17 @@ def test_status_of_a_collector_whose_process_ended_says_so(
     assert first.startswith("collector:     not running since "), first
 
 
+def test_status_of_a_collector_that_said_it_stopped_says_so_at_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The last report a collector writes on its way out says so: recent, from a process
+    that may still run (the demo's, or one on another computer), yet nothing collects."""
+    db = tmp_path / "s.sqlite"
+    _report(db, updated=time.time(), pid=os.getpid(), stopped=True)
+    assert main(["status", "--db", str(db)]) == 1
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("collector:     not running since "), first
+
+
 def test_status_of_a_running_collector_is_unchanged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "s.sqlite"

@@ -142,7 +142,7 @@ class Collector:
         finally:
             if self.store is not None:
                 if not self.store.lost:
-                    self._write_status(connected=False)
+                    self._write_status(connected=False, stopped=True)
                 self.store.close()
             release()
 
@@ -532,7 +532,8 @@ class Collector:
         sample_t, arrived = self._newest_sample
         return sample_t + (time.monotonic() - arrived) * self.options.time_scale
 
-    def _write_status(self, connected: bool, last: pd.DataFrame | None = None) -> None:
+    def _write_status(self, connected: bool, last: pd.DataFrame | None = None,
+                      stopped: bool = False) -> None:
         stats = self.session.stats if self.session else None
         if last is not None and len(last):
             self._posture = str(last["label"].iloc[-1])
@@ -546,6 +547,10 @@ class Collector:
             "last_error": stats.last_error if stats else "",
             "last_sample": self._last_t, "location": self.options.location,
             "device_id": self.device_id,
+            # The last report of a collector that stops: `status` and the dashboard need
+            # not wait for it to age (nor see its process end, which they cannot on
+            # another computer).
+            "stopped": stopped,
         }
         self._set_meta(COLLECTOR_STATUS_KEY, json.dumps(status))
 

@@ -73,11 +73,12 @@ def _alive(pid: int | None) -> bool:
 
 
 def is_running(status: dict[str, Any], on_this_computer: bool) -> bool:
-    """Whether the collector that wrote `status` still runs: it reported recently, and
-    its process is alive. A PostgreSQL store's collectors run on other computers, whose
-    process ids mean nothing here."""
+    """Whether the collector that wrote `status` still runs: it reported recently, not
+    as its last report, and its process is alive. A PostgreSQL store's collectors run on
+    other computers, whose process ids mean nothing here."""
     recent = time.time() - float(status.get("updated") or 0) < STALE_S
-    return recent and (not on_this_computer or _alive(status.get("pid")))
+    return (recent and not status.get("stopped")
+            and (not on_this_computer or _alive(status.get("pid"))))
 
 
 def run(args: argparse.Namespace) -> int:
