@@ -30,8 +30,9 @@ def add_parser(subparsers: Any) -> None:
         "connected band and battery, current posture and sitting streak, samples stored "
         "today, and the last error (each with its time once the collector has stopped).",
         epilog="Exit status: 0 a collector is running and reporting; 1 none is (none has "
-        "reported to this store yet, or the one that last reported has stopped: its last "
-        f"report is more than {STALE_S:g} s old or its process has ended); 2 the store "
+        "reported to this store yet, or the one that last reported has stopped: it said so, "
+        f"its last report is more than {STALE_S:g} s old, or its process has ended); 2 the "
+        "store "
         "cannot be read, or bad usage. With --json the answer is a JSON object either way, "
         "with \"reported\" and \"running\" true or false.")
     parser.add_argument("--db", type=store_location, metavar="PATH|URL", help=db_help())
