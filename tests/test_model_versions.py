@@ -87,6 +87,19 @@ def test_an_earlier_personal_model_without_stated_postures_falls_back_to_the_shi
     assert "using the shipped model" in caplog.text
 
 
+@pytest.mark.parametrize("damage", ["cut short", "not a model"])
+def test_a_damaged_personal_model_is_refitted_from_the_store(
+        calibrated_store: Path, caplog: pytest.LogCaptureFixture, damage: str) -> None:
+    path = personal_model_path(calibrated_store, "thigh")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2] if damage == "cut short" else b"t,x,y,z\n")
+    with caplog.at_level(logging.WARNING):
+        model = model_for(calibrated_store, "thigh")
+    assert isinstance(model, PersonalModel) and model.personal.active
+    assert "is damaged" in caplog.text and "refitting it" in caplog.text
+    assert PostureModel.load(path).features_version == FEATURES_VERSION
+
+
 def test_classify_with_an_earlier_model_says_what_to_do(
         calibrated_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = personal_model_path(calibrated_store, "thigh")

@@ -11,6 +11,7 @@ and saved beside the store; the collector uses it from then on.
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,11 @@ class LabelledWindows:
                                self.sources[mask])
 
 
+# What reading a personal model file raises when it was cut short (a crash or a full
+# disk while it was saved) or is not a model at all.
+DAMAGED_MODEL_ERRORS = (ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
 def personal_model_path(db: str | Path, location: str,
                         participant: str = DEFAULT_PARTICIPANT) -> Path:
     """Where the personal model of a store's wearer lives: a folder beside a store file;
@@ -81,9 +87,9 @@ def model_for(db: str | Path | None, location: str,
     """The personal model of this store's wearer if there is one, else the shipped model
     (its numpy-only copy: callers that run all day never import scikit-learn).
 
-    A personal model fitted to the window features of an earlier version is refitted
-    from the postures stated in the store, which keeps their raw samples, so an upgrade
-    does not quietly drop a wearer's calibration.
+    A personal model fitted to the window features of an earlier version, or a damaged
+    one, is refitted from the postures stated in the store, which keeps their raw
+    samples, so an upgrade or a crash does not quietly drop a wearer's calibration.
 
     A personal model this process may not read (its folder made by another user, or
     without the permission to enter it) is a warning, and the shipped model is used: the
@@ -101,6 +107,9 @@ def model_for(db: str | Path | None, location: str,
     except OSError as error:
         log.warning("cannot read the personal model %s (%s): using the shipped model",
                     path, error.strerror or error)
+    except DAMAGED_MODEL_ERRORS as error:
+        log.warning("the personal model %s is damaged (%s); refitting it now", path, error)
+        return _refitted_or_shipped(db, location, participant)
     return load_default_model(location, compact=True)
 
 
@@ -222,8 +231,8 @@ def fit_personal_model(db: str | Path, location: str, *,
     path = personal_model_path(db, location, participant)
     try:
         before = PostureModel.load(path) if path.exists() else base
-    except OutdatedModelError:  # refitted now: compare with the shipped model
-        before = base
+    except (OutdatedModelError, *DAMAGED_MODEL_ERRORS):
+        before = base  # refitted now: compare with the shipped model
     with Store.open(db, readonly=True) as store:
         examples = labelled_windows(store, base, location=location, participant=participant)
     if len(examples.labels) == 0:
@@ -236,8 +245,11 @@ def fit_personal_model(db: str | Path, location: str, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename: a running collector re-reading the file never sees half of it.
     partial = path.with_name(path.name.removesuffix(".npz") + ".partial.npz")
-    save_personal(model, partial)
-    partial.replace(path)
+    try:
+        save_personal(model, partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)  # a save cut short leaves no half file behind
     corrected = examples.sources == "correction"
     scored_mask, scored_on = ((corrected, "corrections") if corrected.any()
                               else (np.ones(len(corrected), bool), "calibration"))
