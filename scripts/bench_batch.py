@@ -144,6 +144,8 @@ def classify_study(study: Path, out: Path,
     if report.failures:
         raise SystemExit(f"{len(report.failures)} recordings failed: "
                          f"{report.failures[0].error}")
+    if report.unwritten:  # the figures stand, but a run whose results are lost is no run
+        raise SystemExit("; ".join(str(error) for error in report.unwritten.values()))
     return wall, rss, cpu
 
 
