@@ -7,7 +7,8 @@ for a minute, it disconnects cleanly and reconnects with backoff, for as long as
 runs. Every sample is delivered once, in time order; time without samples is left as a
 gap, never filled in.
 
-Times: samples are placed on a timeline in seconds (Unix time for a real band). A band
+Times: samples are placed on a timeline in seconds (Unix time for a real band, read from
+the wall clock, so a computer that slept puts the next samples after its sleep). A band
 with a clock (Polar) keeps its own sample spacing, anchored to the timeline at the first
 frame and re-anchored when its clock jumps; a band without one is timed by arrival,
 kept continuous while arrivals agree with the nominal rate. An emulated band replayed
@@ -153,6 +154,8 @@ class SampleClock:
         self.rate_hz = rate_hz
         self.time_scale = time_scale
         self.origin = origin
+        # A real band (no replay, no given origin) is timed by the wall clock.
+        self._wall_clock = time_scale == 1.0 and origin is None
         self._host0: float | None = None
         self._anchor: tuple[float, float] | None = None  # (device time, timeline time)
         self._previous: tuple[float, float] | None = None  # last frame's (device, arrival)
@@ -161,6 +164,12 @@ class SampleClock:
 
     def timeline(self, arrival: float) -> float:
         """Timeline time of a host monotonic arrival time."""
+        if self._wall_clock:
+            # Arrivals are read on the monotonic clock, which no clock setting moves, but
+            # which stops while the computer sleeps: the wall clock's lead over it, read
+            # now, puts the frames after a laptop's hour asleep an hour later, where they
+            # belong, not straight after the last ones before it slept.
+            return arrival + (time.time() - time.monotonic())
         if self._host0 is None:
             self._host0 = arrival
             if self.origin is None:
