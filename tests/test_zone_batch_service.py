@@ -162,7 +162,7 @@ def test_service_install_keeps_the_settings_file_this_shell_names(
     assert "--config" not in unit_path().read_text()
 
 
-def test_service_unit_keeps_paths_that_systemd_would_expand(
+def test_service_definitions_keep_paths_with_characters_each_system_reads_specially(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """systemd expands `%` specifiers and `$` variables in ExecStart= and reads C escapes,
@@ -179,3 +179,10 @@ def test_service_unit_keeps_paths_that_systemd_would_expand(
     monkeypatch.setattr("sys.platform", "darwin")
     assert main(["service", "install", "--db", str(tmp_path / "R&D <1>.sqlite")]) == 0
     assert f"<string>{tmp_path}/R&amp;D &lt;1&gt;.sqlite</string>" in capsys.readouterr().out
+
+    # Task Scheduler: /TR is one quoted argument; quotes inside it are written \".
+    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setattr("sys.executable", "C:\\Program Files\\Python\\python.exe")
+    assert main(["service", "install", "--db", str(tmp_path / "My Data.sqlite")]) == 0
+    assert ('/TR "\\"C:\\Program Files\\Python\\python.exe\\" -m tracker.cli collect '
+            f'--db \\"{tmp_path}/My Data.sqlite\\""') in capsys.readouterr().out

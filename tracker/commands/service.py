@@ -101,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
         print(_launchd_hint(command))
         return 0
     if sys.platform.startswith("win"):
-        task = subprocess.list2cmdline(command)
+        # /TR takes the whole command line as one quoted argument: the quotes around a
+        # path with spaces inside it are written \" (schtasks' own rule).
+        task = subprocess.list2cmdline(command).replace('"', '\\"')
         print("Run this once in a terminal to start the collector at every log-on:\n"
               f'  schtasks /Create /SC ONLOGON /TN SittingTracker /TR "{task}"\n'
               "and to remove it:  schtasks /Delete /TN SittingTracker /F")
