@@ -110,8 +110,7 @@ class Collector:
             self.store = self._open_claimed()
             self._resume_last_segment()
             self._restore_coach()
-            if (zone := zone_name(self.tz)) is not None:
-                self._set_meta(STORED_ZONE_KEY, zone)
+            self._keep_zone()
             self._session_origin = self._origin()
             self.session = BandSession(self.options.device, self._on_samples,
                                        profiles=band_profiles(self.settings.custom_band),
@@ -186,6 +185,22 @@ class Collector:
         store = self._store()
         value = store.meta(key, participant=self.options.participant, device=self.device_id)
         return value if value is not None else store.meta(legacy_key)
+
+    def _keep_zone(self) -> None:
+        """Store the zone this collector counts days in. The store keeps one per band and
+        exports count all its days, earlier ones too, in it: a change (a trip, or the
+        computer's zone set anew) is said in the log and kept as an event."""
+        zone = zone_name(self.tz)
+        if zone is None:
+            return
+        stored = self._meta(STORED_ZONE_KEY, STORED_ZONE_KEY)
+        if stored is not None and stored != zone:
+            log.warning("this band's days were counted in %s; from now on all of them "
+                        "are counted in %s", stored, zone)
+            self._store().add_event(time.time(), "zone_changed", f"{stored} -> {zone}",
+                                    participant=self.options.participant,
+                                    device=self.device_id)
+        self._set_meta(STORED_ZONE_KEY, zone)
 
     def _set_meta(self, key: str, value: str) -> None:
         self._store().set_meta(key, value, participant=self.options.participant,
