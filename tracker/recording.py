@@ -160,7 +160,16 @@ def read_recording(
     checker.finish()
 
 
-def _check_header(path: Path, columns: list[str], line_word: str) -> None:
+def _check_header(path: Path, names: list[str], line_word: str) -> None:
+    """Refuse a header without t,x,y,z, or with one of them twice: upper or lower case
+    is the same column, and which of two an x was meant to be cannot be guessed."""
+    columns = [name.lower() for name in names]
+    for column in COLUMNS:
+        given = [name for name in names if name.lower() == column]
+        if len(given) > 1:
+            times = "twice" if len(given) == 2 else f"{len(given)} times"
+            raise InputError(path, f"column {column} appears {times} ({', '.join(given)}); "
+                             "keep one", line=1 if line_word == "line" else None)
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
         raise InputError(
@@ -184,8 +193,8 @@ def _csv_tables(
     except _DECOMPRESSION_ERRORS as error:
         raise InputError(path, f"cannot be decompressed as {path.suffix.lower()} "
                                f"({_first_line(error)})") from None
-    columns = [c.strip().strip('"').strip().lower() for c in header.strip().split(",")]
-    _check_header(path, columns, "line")
+    _check_header(path, [c.strip().strip('"').strip() for c in header.strip().split(",")],
+                  "line")
     try:
         # The compressed stream is unpacked as pandas reads it; progress follows the bytes
         # taken from the file itself.
@@ -225,8 +234,8 @@ def _parquet_tables(
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(path, f"not a CSV or Parquet file ({_first_line(error)})") from None
+    _check_header(path, [name.strip() for name in parquet.schema_arrow.names], "row")
     names = {name.strip().lower(): name for name in parquet.schema_arrow.names}
-    _check_header(path, list(names), "row")
     total_rows = max(1, parquet.metadata.num_rows)
     row = 1
     for batch in parquet.iter_batches(batch_size=chunk_rows, columns=[names[c] for c in COLUMNS]):

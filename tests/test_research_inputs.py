@@ -1,0 +1,78 @@
+"""Recordings as they come from other devices and programs: header spelling, extra
+columns, byte-order marks, Windows line endings, Parquet column names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.cli import main
+from tracker.recording import InputError, read_recording
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "samples" / "waist-hapt-subject01.csv"
+
+
+def sample_frame(rows: int = 3000) -> pd.DataFrame:
+    return pd.read_csv(SAMPLE, nrows=rows)[["t", "x", "y", "z"]]
+
+
+def read_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    chunks = list(read_recording(path, chunk_rows=700))
+    return np.concatenate([c.t for c in chunks]), np.concatenate([c.xyz for c in chunks])
+
+
+def test_upper_case_header_bom_crlf_and_extra_columns_read_as_plain_t_x_y_z(
+        tmp_path: Path) -> None:
+    frame = sample_frame()
+    plain = tmp_path / "plain.csv"
+    frame.to_csv(plain, index=False)
+    odd = frame.rename(columns=str.upper).assign(Temperature=31.5, Note="=cmd")
+    spreadsheet = tmp_path / "spreadsheet.csv"
+    spreadsheet.write_bytes(b"\xef\xbb\xbf" + odd.to_csv(index=False, lineterminator="\r\n")
+                            .encode())
+    parquet = tmp_path / "upper.parquet"
+    odd.to_parquet(parquet)
+    expected_t, expected_xyz = read_all(plain)
+    for path in (spreadsheet, parquet):
+        t, xyz = read_all(path)
+        np.testing.assert_array_equal(t, expected_t)
+        np.testing.assert_array_equal(xyz, expected_xyz)
+
+
+@pytest.mark.parametrize(("header", "column", "names"), [
+    ("t,x,y,z,X", "x", "x, X"),
+    ("t,x,y,z,t", "t", "t, t"),
+    ("T,x,y,z,t", "t", "T, t"),
+])
+def test_a_column_given_twice_in_a_csv_is_refused_naming_both(
+        tmp_path: Path, header: str, column: str, names: str) -> None:
+    path = tmp_path / "twice.csv"
+    rows = "".join(f"{i / 50},0,0,1,{i}\n" for i in range(100))
+    path.write_text(f"{header}\n{rows}")
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    assert str(caught.value) == (f"{path}: line 1: column {column} appears twice "
+                                 f"({names}); keep one")
+
+
+def test_a_column_given_twice_in_parquet_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.parquet"
+    sample_frame().assign(X=0.5).to_parquet(path)
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    assert str(caught.value) == f"{path}: column x appears twice (x, X); keep one"
+
+
+def test_classify_says_so_in_one_line_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "twice.csv"
+    sample_frame().assign(X=0.5).to_csv(path, index=False)
+    out = tmp_path / "labels.csv"
+    assert main(["classify", str(path), "--location", "waist", "-o", str(out), "-q"]) == 2
+    assert capsys.readouterr().err == (f"sitting-tracker classify: error: {path}: line 1: "
+                                       "column x appears twice (x, X); keep one\n")
+    assert not out.exists()
