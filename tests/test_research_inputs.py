@@ -76,3 +76,18 @@ def test_classify_says_so_in_one_line_and_writes_nothing(
     assert capsys.readouterr().err == (f"sitting-tracker classify: error: {path}: line 1: "
                                        "column x appears twice (x, X); keep one\n")
     assert not out.exists()
+
+
+def test_a_clock_that_times_samples_per_packet_is_told_to_pass_rate(tmp_path: Path) -> None:
+    # A band sending 25 Hz in packets of 5, each sample timed at its packet's arrival plus
+    # 0.1 ms: the median step says 10 kHz, the samples per second 25.
+    packet = np.repeat(np.arange(0, 60, 0.2), 5)
+    t = packet + np.tile(np.arange(5) * 1e-4, len(packet) // 5)
+    path = tmp_path / "packets.csv"
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    assert str(caught.value) == (
+        f"{path}: sample rate inferred from t is 1e+04 Hz; supported rates are 10-200 Hz; "
+        "t has about 25 samples a second but most steps are much shorter: if the device "
+        "times samples per packet, pass the rate it samples at with --rate (about 25)")

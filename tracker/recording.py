@@ -474,7 +474,8 @@ class _ChunkChecker:
                                  f"{_time_unit_hint(step)}")
             if regular.size >= 10:
                 info.rate_hz = self.rate_hz or float(1.0 / np.median(regular))
-                self._check_rate()
+                self._check_rate(regular.size / float(regular.sum()) if regular.sum() > 0
+                                 else None)
 
     def finish(self) -> None:
         """Checks that need the whole file: the sample rate."""
@@ -494,12 +495,21 @@ class _ChunkChecker:
             info.rate_hz = self.rate_hz or (info.n_samples - 1) / (info.t_last - info.t_first)
             self._check_rate()
 
-    def _check_rate(self) -> None:
+    def _check_rate(self, samples_per_s: float | None = None) -> None:
+        """Refuse a rate (from the median step) outside the supported range.
+        ``samples_per_s`` (between gaps) tells a clock that times samples per Bluetooth
+        packet, whose median step is tiny, from t in another unit: --rate reads it."""
         rate = self.info.rate_hz
         assert rate is not None
         if self.rate_hz is None and not MIN_RATE_HZ * 0.9 <= rate <= MAX_RATE_HZ * 1.1:
+            hint = " (is t in seconds?)"
+            if samples_per_s is not None and MIN_RATE_HZ <= samples_per_s <= MAX_RATE_HZ \
+                    and rate > MAX_RATE_HZ:
+                hint = (f"; t has about {round(samples_per_s)} samples a second but most "
+                        "steps are much shorter: if the device times samples per packet, "
+                        f"pass the rate it samples at with --rate (about {round(samples_per_s)})")
             raise InputError(
                 self.path,
                 f"sample rate inferred from t is {rate:.3g} Hz; "
-                f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz (is t in seconds?)",
+                f"supported rates are {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz{hint}",
             )
