@@ -21,6 +21,7 @@ from dashboard.context import SharedStore
 from tracker import bouts as bout_rules
 from tracker.commands.status import read_status
 from tracker.store import Store
+from tracker.timezones import STORED_ZONE_KEY
 
 # The collector writes its status every second; older than this, it is not running.
 STATUS_FRESH_S = 15.0
@@ -58,6 +59,13 @@ def pick_source(shared: SharedStore, participant: str) -> Source | None:
         return None
     who, device, first, last = rows[0]
     return Source(shared.store.location, str(who), str(device), float(first), float(last))
+
+
+def stored_zone(shared: SharedStore, source: Source) -> str | None:
+    """The zone the source's data was classified or collected in, as the store keeps it
+    for `export` to count days in (None when it keeps none)."""
+    return shared.read(lambda s: s.meta(STORED_ZONE_KEY, participant=source.participant,
+                                        device=source.device))
 
 
 def participants(shared: SharedStore) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from datetime import tzinfo
 from pathlib import Path
 
 import streamlit as st
@@ -23,11 +24,11 @@ from dashboard.context import (
     store_label,
     store_path,
 )
-from dashboard.data import Source, participants, pick_source
+from dashboard.data import Source, participants, pick_source, stored_zone
 from tracker.config import default_config_path
 from tracker.store import Store, StoreError, StoreLocation, StoreMissing
 from tracker.store_backends import is_database_url
-from tracker.timezones import local_timezone
+from tracker.timezones import local_timezone, timezone_named
 
 CONTEXT_KEY = "dashboard_context"
 FIGURE_WIDTH = 170  # px: two figures fit side by side on a phone
@@ -81,10 +82,26 @@ def build_context() -> DashboardContext:
         problem = f"This store cannot be read: {error}"
         st.error(problem)
     context = DashboardContext(db_path=db_path, config_path=config_path, settings=settings,
-                               settings_error=settings_error, tz=local_timezone(),
+                               settings_error=settings_error,
+                               tz=_days_zone(shared, settings.tracker.participant),
                                shared=shared, store_problem=problem, demo=args.demo)
     st.session_state[CONTEXT_KEY] = context
     return context
+
+
+def _days_zone(shared: SharedStore | None, configured: str) -> tzinfo:
+    """The zone the shown participant's band was classified or collected in, which
+    `export` counts days in too: a study's store read on a machine elsewhere shows the
+    participant's own days. This machine's zone when the store keeps none."""
+    if shared is None:
+        return local_timezone()
+    try:
+        source = pick_source(shared, shown_participant(shared, configured))
+        return timezone_named(stored_zone(shared, source) if source else None)
+    # A kept name this machine's zone data lacks; or a store out of reach just now,
+    # which the page's own reads then say.
+    except (ValueError, StoreError):
+        return local_timezone()
 
 
 @st.fragment(run_every=BUSY_RETRY_S)
@@ -140,13 +157,24 @@ def chosen_participant(context: DashboardContext) -> str:
     holds several (a study), the one picked in the sidebar."""
     assert context.shared is not None
     everyone = participants(context.shared)
-    configured = context.settings.tracker.participant
+    shown = shown_participant(context.shared, context.settings.tracker.participant)
     if len(everyone) < 2:
-        return configured
-    default = everyone.index(configured) if configured in everyone else 0
-    return str(st.sidebar.selectbox("Participant", everyone, index=default,
+        return shown
+    return str(st.sidebar.selectbox("Participant", everyone, index=everyone.index(shown),
                                     key="participant",
                                     help="This store holds several participants' data."))
+
+
+def shown_participant(shared: SharedStore, configured: str) -> str:
+    """The participant chosen_participant shows, before its sidebar choice is drawn (the
+    choice made in the run before, else the configured one, else the first)."""
+    everyone = participants(shared)
+    if len(everyone) < 2:
+        return configured
+    chosen = st.session_state.get("participant")
+    if chosen in everyone:
+        return str(chosen)
+    return configured if configured in everyone else everyone[0]
 
 
 def empty_state(context: DashboardContext) -> None:
