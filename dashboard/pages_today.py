@@ -81,8 +81,10 @@ def show_day(context: DashboardContext, source: Source, view: DayView) -> None:
     if view.windows.empty:
         st.info("No windows on this day.")
     else:
+        # An earlier day's timeline ends with its data, not at its midnight.
+        shown_until = view.now if view.is_today else view.start
         st.altair_chart(timeline_chart(view.segments, view.replay.streaks, threshold,
-                                       context.tz, view.now), width="stretch")
+                                       context.tz, shown_until), width="stretch")
         show_totals(view, threshold)
     if view.is_today:
         suggestion_column, pause_column = st.columns([3, 2])
