@@ -71,6 +71,8 @@ def timeline_chart(segments: pd.DataFrame, streaks: pd.DataFrame, threshold_min:
                           autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
+# Counts are whole: no "0.5 bouts" tick, and no "0.000000" on a week without any.
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
 DAY_AXIS = alt.Axis(format="%d %b", tickCount="day", labelOverlap=True)
 DAY_TOOLTIP = alt.Tooltip("date:T", format="%a %d %b")
 # A day's bar takes most of its day on a time axis that keeps days without data.
@@ -102,7 +104,8 @@ def long_bouts_chart(daily: pd.DataFrame) -> alt.LayerChart:
                                 ("sitting_bouts_60min", "≥ 60 min", 0.4)):
         frame = daily[["date"]].assign(count=daily[column], bouts=name)
         layers.append(alt.Chart(frame).mark_bar(width=alt.RelativeBandSize(width)).encode(
-            x=DAY_X, y=alt.Y("count:Q", title="sitting bouts per day"), color=colour,
+            x=DAY_X, y=alt.Y("count:Q", title="sitting bouts per day", axis=COUNT_AXIS),
+            color=colour,
             tooltip=[DAY_TOOLTIP, "bouts:N", "count:Q"]))
     return alt.LayerChart(layer=layers, height=220)
 
