@@ -91,3 +91,45 @@ def test_a_clock_that_times_samples_per_packet_is_told_to_pass_rate(tmp_path: Pa
         f"{path}: sample rate inferred from t is 1e+04 Hz; supported rates are 10-200 Hz; "
         "t has about 25 samples a second but most steps are much shorter: if the device "
         "times samples per packet, pass the rate it samples at with --rate (about 25)")
+
+
+def coarse_clock_file(tmp_path: Path) -> Path:
+    # 100 Hz from a clock that ticks every 50 ms: five samples share each time.
+    t = np.repeat(np.arange(0, 60, 0.05), 5)
+    path = tmp_path / "coarse.csv"
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    return path
+
+
+def test_rate_reads_a_coarse_clock_whose_samples_share_a_time(tmp_path: Path) -> None:
+    chunks = list(read_recording(coarse_clock_file(tmp_path), rate_hz=100.0, chunk_rows=700))
+    t = np.concatenate([c.t for c in chunks])
+    assert len(t) == 6000
+    np.testing.assert_allclose(np.diff(t), 0.01)
+
+
+def test_without_rate_a_repeated_time_names_the_option(tmp_path: Path) -> None:
+    path = coarse_clock_file(tmp_path)
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    assert str(caught.value) == (
+        f"{path}: line 3: t=0.0 repeats the previous timestamp (t=0.0); time must increase "
+        "from row to row (a clock too coarse for the sample rate: pass --rate)")
+
+
+def test_rate_still_refuses_time_going_back(tmp_path: Path) -> None:
+    path = tmp_path / "back.csv"
+    t = np.arange(0, 60, 0.01)
+    t[3000] = 1.0
+    pd.DataFrame({"t": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"line 3002: t=1\.0 goes back in time"):
+        list(read_recording(path, rate_hz=100.0))
+
+
+def test_rate_refuses_a_t_that_never_advances(tmp_path: Path) -> None:
+    path = tmp_path / "still.csv"
+    pd.DataFrame({"t": np.zeros(500), "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    with pytest.raises(InputError) as caught:
+        list(read_recording(path, rate_hz=50.0))
+    assert str(caught.value) == (f"{path}: t does not advance between gaps; --rate needs t "
+                                 "to show the rate")

@@ -357,14 +357,17 @@ class _ChunkChecker:
             else np.concatenate(([-np.inf], t[:-1]))
         )
         step = t - previous
-        bad = np.flatnonzero(step <= 0)
+        # With --rate, t only places the gaps: a coarse clock gives samples the same time.
+        bad = np.flatnonzero(step < 0 if self.rate_hz is not None else step <= 0)
         if bad.size:
             i = int(bad[0])
             what = "repeats the previous timestamp" if step[i] == 0 else "goes back in time"
+            hint = " (a clock too coarse for the sample rate: pass --rate)" \
+                if step[i] == 0 else ""
             raise InputError(
                 self.path,
                 f"t={float(t[i])!r} {what} (t={float(previous[i])!r}); time must increase "
-                "from row to row",
+                f"from row to row{hint}",
                 int(lines[i]),
                 line_word,
             )
@@ -420,6 +423,9 @@ class _ChunkChecker:
         self.rate_compared = True
         if self.raw_steps == 0:
             return  # no two samples without a gap between them: nothing to compare
+        if self.raw_span_s == 0:
+            raise InputError(self.path, "t does not advance between gaps; --rate needs t "
+                             "to show the rate")
         shown = self.raw_steps / self.raw_span_s
         if abs(self.rate_hz - shown) > RATE_TOLERANCE * shown:
             raise InputError(
