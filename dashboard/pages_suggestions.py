@@ -31,15 +31,19 @@ def sensor_record(suggestion: Suggestion, view: DayView) -> str | None:
 
 def render(context: DashboardContext) -> None:
     source = source_or_empty_state(context)
-    if source is None:
-        return
-    today, _, _ = today_for(context)
-    view = load_day(context, source, today)
     st.subheader("Suggestions for your psoas")
     st.caption(DISCLAIMER)
     st.write("Sitting holds the psoas, the hip flexor running from the lower spine to the "
              "thigh bone, short for hours. These lengthen it, take load off it, or make "
              "sitting kinder to it.")
+    if source is None:
+        # Worth reading before the band has recorded anything.
+        for suggestion in SUGGESTIONS:
+            with st.container(border=True):
+                show_text(suggestion, is_next=False)
+        return
+    today, _, _ = today_for(context)
+    view = load_day(context, source, today)
     chosen = view.suggestion(context.settings.tracker.location).key
     marked = set(view.events.loc[view.events["kind"] == MARKED_KIND, "detail"])
     for suggestion in SUGGESTIONS:
@@ -50,9 +54,7 @@ def render(context: DashboardContext) -> None:
 def show_suggestion(context: DashboardContext, source: Source, view: DayView,
                     suggestion: Suggestion, is_next: bool, marked: bool) -> None:
     with st.container(border=True):
-        badge = "  ·  :orange-badge[next up]" if is_next else ""
-        st.markdown(f"**{suggestion.title}** · {suggestion.duration_min:g} min{badge}")
-        st.write(suggestion.instructions)
+        show_text(suggestion, is_next)
         seen = sensor_record(suggestion, view)
         if seen is None:
             if marked:
@@ -65,6 +67,12 @@ def show_suggestion(context: DashboardContext, source: Source, view: DayView,
             st.markdown(f":green[✓ Done today]: the sensor saw {seen}.")
         else:
             st.markdown(f"Not seen today. The sensor looks for {suggestion.verified_by}.")
+
+
+def show_text(suggestion: Suggestion, is_next: bool) -> None:
+    badge = "  ·  :orange-badge[next up]" if is_next else ""
+    st.markdown(f"**{suggestion.title}** · {suggestion.duration_min:g} min{badge}")
+    st.write(suggestion.instructions)
 
 
 def mark_done(context: DashboardContext, source: Source, key: str) -> None:
