@@ -133,3 +133,21 @@ def test_rate_refuses_a_t_that_never_advances(tmp_path: Path) -> None:
         list(read_recording(path, rate_hz=50.0))
     assert str(caught.value) == (f"{path}: t does not advance between gaps; --rate needs t "
                                  "to show the rate")
+
+
+@pytest.mark.parametrize(("first_line", "hint"), [
+    ("0.0,0.91,-0.11,0.51", "the first line holds numbers, not a header: add the line "
+     "t,x,y,z before it"),
+    ("t;x;y;z", "the columns are separated by ';', not commas: save the file as "
+     "comma-separated CSV"),
+    ("T\tX\tY\tZ", "the columns are separated by tabs, not commas: save the file as "
+     "comma-separated CSV"),
+])
+def test_a_header_that_is_not_a_comma_separated_one_says_what_it_is(
+        tmp_path: Path, first_line: str, hint: str) -> None:
+    path = tmp_path / "rec.csv"
+    path.write_text(first_line + "\n0.02,0.91,-0.11,0.51\n")
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    assert str(caught.value).startswith(f"{path}: line 1: missing columns t, x, y, z; ")
+    assert str(caught.value).endswith(f"; {hint}")

@@ -172,12 +172,35 @@ def _check_header(path: Path, names: list[str], line_word: str) -> None:
                              "keep one", line=1 if line_word == "line" else None)
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
+        hint = _header_hint(names) if line_word == "line" else ""
         raise InputError(
             path,
             f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"expected a header t,x,y,z (found {_shown(','.join(columns)) or 'nothing'})",
+            f"expected a header t,x,y,z (found {_shown(','.join(columns)) or 'nothing'})"
+            f"{hint}",
             line=1 if line_word == "line" else None,
         )
+
+
+def _header_hint(names: list[str]) -> str:
+    """What a CSV's first line is instead of a header: data (many devices write none), or
+    a header with another separator (a spreadsheet set to a European locale)."""
+    if all(_is_number(name) for name in names):
+        return "; the first line holds numbers, not a header: add the line t,x,y,z before it"
+    for separator, called in ((";", "';'"), ("\t", "tabs")):
+        if len(names) == 1 and {c.strip().lower() for c in names[0].split(separator)} \
+                >= set(COLUMNS):
+            return (f"; the columns are separated by {called}, not commas: save the file "
+                    "as comma-separated CSV")
+    return ""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _csv_tables(
