@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 from datetime import tzinfo
 from pathlib import Path
@@ -135,8 +137,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         bouts = bout_rules.bouts_from_windows(windows)
         print(format_summary(bouts, windows, source=args.input, output=args.output,
-                             location=args.location))
+                             location=args.location),
+              file=sys.stderr if _is_stdout(args.output) else sys.stdout)
     return 0
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether ``path`` is this process's standard output (``-o /dev/stdout`` into a
+    pipe): the summary then goes to stderr, or it would end up as rows of the CSV."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False  # no such file yet, or a stdout without a file (captured)
 
 
 def _check_stored_zone(store: Store, args: argparse.Namespace, tz: tzinfo,
