@@ -6,7 +6,7 @@ import argparse
 import io
 import os
 import sys
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,8 @@ def _classify_to_csv(chunks: Any, model: Classifier, args: argparse.Namespace,
             columns=["start", "end", "label", "confidence"])
         if store is not None and not windows.empty:
             assert offset is not None
+            _refuse_overlap(store, args, device, tz, float(windows["start"].min()) + offset,
+                            float(windows["end"].max()) + offset)
             if (name := zone_name(tz)) is not None:
                 store.set_meta(STORED_ZONE_KEY, name, participant=args.participant,
                                device=device)
@@ -221,6 +223,33 @@ def _classify_to_csv(chunks: Any, model: Classifier, args: argparse.Namespace,
                                 float(stored["end"].max()), participant=args.participant,
                                 device=device)
     return windows
+
+
+def _refuse_overlap(store: Store, args: argparse.Namespace, device: str, tz: tzinfo,
+                    first: float, end: float) -> None:
+    """Refuse a recording that overlaps, in part, one stored for this device (the same
+    file given another --start): its windows replace the stored ones where they meet, but
+    the stored bouts that run on into it would stay, and export count that time twice.
+    Stored bouts wholly within this recording's time are the same recording classified
+    again, and are replaced.  Runs before this recording's bouts are written."""
+    margin = bout_rules.CONTIGUOUS_S  # a recording that starts where the last one ended
+    stored = store.bouts(first + margin, end - margin, args.participant)
+    stored = stored[stored["device_id"] == device]
+    outside = stored[(stored["start_s"] < first - margin) | (stored["end_s"] > end + margin)]
+    if outside.empty:
+        return
+
+    def shown(seconds: float) -> str:
+        return datetime.fromtimestamp(round(seconds), tz).isoformat()
+
+    overlap_from = max(first, float(stored["start_s"].min()))
+    overlap_to = min(end, float(stored["end_s"].max()))
+    where = redact(args.db) if isinstance(args.db, str) else args.db
+    raise UsageError(f"{where}: participant {args.participant!r}, device {device!r} already "
+                     f"has data from {shown(overlap_from)} to {shown(overlap_to)}, which "
+                     f"this recording ({shown(first)} to {shown(end)}) overlaps; a band "
+                     "records one time once: give this recording another --device, or "
+                     "--start if it is wrong")
 
 
 def _time_offset(args: argparse.Namespace, first_t: float, tz: Any) -> float:
