@@ -160,9 +160,13 @@ def chosen_participant(context: DashboardContext) -> str:
     shown = shown_participant(context.shared, context.settings.tracker.participant)
     if len(everyone) < 2:
         return shown
-    return str(st.sidebar.selectbox("Participant", everyone, index=everyone.index(shown),
-                                    key="participant",
-                                    help="This store holds several participants' data."))
+    chosen = str(st.sidebar.selectbox("Participant", everyone, index=everyone.index(shown),
+                                      key="participant",
+                                      help="This store holds several participants' data."))
+    # On a phone the sidebar is folded away: say whose data this is where it shows.
+    st.caption(f"Participant **{chosen}** ({everyone.index(chosen) + 1} of {len(everyone)} "
+               "in this store; choose another in the sidebar, » at the top left).")
+    return chosen
 
 
 def shown_participant(shared: SharedStore, configured: str) -> str:
