@@ -77,7 +77,8 @@ def render(context: DashboardContext) -> None:
     daily = history_summaries(context.shared, source, start, today_start, tomorrow,
                               context.tz)
     if daily.empty:
-        st.info(f"No data from {start_day:%d %b} on.")
+        st.info(f"No data from {start_day:%a %d %b %Y} on. The last day with data is "
+                f"{last:%a %d %b %Y}: choose All to see every day with data.")
         return
     show_figures(daily, goal_h, context.settings.coach.sitting_threshold_min)
     st.markdown("**Daily sitting time against your goal**")
