@@ -77,7 +77,9 @@ def show_day(context: DashboardContext, source: Source, view: DayView) -> None:
         f"{view.replay.breaks_taken()} / {view.replay.breaks_owed(threshold)}",
         width=FIGURE_WIDTH,
         help=f"Taken: sitting streaks ended by {coach.break_min:g}+ min upright or lying "
-        f"down. Owed: streaks that went past {threshold:g} min, each owing a break.")
+        f"down. Owed: streaks that went past {threshold:g} min, each owing a break. "
+        "History and `export daily` count every upright bout between two sitting bouts "
+        "as a break, however short.")
     if view.windows.empty:
         st.info("No windows on this day.")
     else:

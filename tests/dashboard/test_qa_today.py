@@ -35,3 +35,13 @@ def test_an_earlier_days_timeline_ends_the_hour_after_its_data(
     hour_after = datetime.fromtimestamp(math.ceil(last / HOUR_S) * HOUR_S, filled_store.tz)
     # It ran on to midnight: hours of grey "no data" after the band came off.
     assert timeline_domain(app)[1] == hour_after.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_breaks_taken_say_how_they_differ_from_the_daily_summarys_breaks(
+        filled_store: FilledStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A replayed office day: 7 breaks taken here, 8 breaks in `export daily` (and in
+    # History's rate): a short stand between two sitting bouts is a break there only.
+    app = open_app(filled_store.path, monkeypatch)
+    figure = next(m for m in app.metric if m.label == "Breaks taken / owed")
+    assert "History and `export daily` count every upright bout between two sitting " \
+        "bouts as a break, however short" in figure.proto.help
