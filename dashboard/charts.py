@@ -110,9 +110,14 @@ def long_bouts_chart(daily: pd.DataFrame) -> alt.LayerChart:
     return alt.LayerChart(layer=layers, height=220)
 
 
+def dots(colour: str) -> alt.OverlayMarkDef:
+    """A line's points in its own colour (they would be the default blue)."""
+    return alt.OverlayMarkDef(color=colour)
+
+
 def longest_bout_chart(daily: pd.DataFrame, threshold_min: float) -> alt.LayerChart:
     frame = daily.assign(longest=daily["longest_sitting_bout_min"].round(0))
-    line = alt.Chart(frame).mark_line(point=True, color="#B2182B").encode(
+    line = alt.Chart(frame).mark_line(point=dots("#B2182B"), color="#B2182B").encode(
         x=alt.X("date:T", title=None, axis=DAY_AXIS),
         y=alt.Y("longest:Q", title="longest sitting bout (min)"),
         tooltip=[DAY_TOOLTIP, "longest:Q"])
@@ -123,7 +128,7 @@ def longest_bout_chart(daily: pd.DataFrame, threshold_min: float) -> alt.LayerCh
 
 def breaks_chart(daily: pd.DataFrame) -> alt.Chart:
     frame = daily.assign(rate=daily["breaks_per_sedentary_hour"].round(2))
-    return alt.Chart(frame).mark_line(point=True, color="#009E73").encode(
+    return alt.Chart(frame).mark_line(point=dots("#009E73"), color="#009E73").encode(
         x=alt.X("date:T", title=None, axis=DAY_AXIS),
         y=alt.Y("rate:Q", title="breaks per sedentary hour"),
         tooltip=[DAY_TOOLTIP, "rate:Q"]).properties(height=200)

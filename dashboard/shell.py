@@ -165,7 +165,7 @@ def chosen_participant(context: DashboardContext) -> str:
                                       help="This store holds several participants' data."))
     # On a phone the sidebar is folded away: say whose data this is where it shows.
     st.caption(f"Participant **{chosen}** ({everyone.index(chosen) + 1} of {len(everyone)} "
-               "in this store; choose another in the sidebar, » at the top left).")
+               "in this store; choose another in the sidebar, » at the top left when folded).")
     return chosen
 
 
