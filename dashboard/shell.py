@@ -96,7 +96,7 @@ def _days_zone(shared: SharedStore | None, configured: str) -> tzinfo:
     if shared is None:
         return local_timezone()
     try:
-        source = pick_source(shared, shown_participant(shared, configured))
+        source = pick_source(shared, shown_participant(participants(shared), configured))
         return timezone_named(stored_zone(shared, source) if source else None)
     # A kept name this machine's zone data lacks; or a store out of reach just now,
     # which the page's own reads then say.
@@ -157,7 +157,7 @@ def chosen_participant(context: DashboardContext) -> str:
     holds several (a study), the one picked in the sidebar."""
     assert context.shared is not None
     everyone = participants(context.shared)
-    shown = shown_participant(context.shared, context.settings.tracker.participant)
+    shown = shown_participant(everyone, context.settings.tracker.participant)
     if len(everyone) < 2:
         return shown
     chosen = str(st.sidebar.selectbox("Participant", everyone, index=everyone.index(shown),
@@ -169,10 +169,9 @@ def chosen_participant(context: DashboardContext) -> str:
     return chosen
 
 
-def shown_participant(shared: SharedStore, configured: str) -> str:
+def shown_participant(everyone: list[str], configured: str) -> str:
     """The participant chosen_participant shows, before its sidebar choice is drawn (the
     choice made in the run before, else the configured one, else the first)."""
-    everyone = participants(shared)
     if len(everyone) < 2:
         return configured
     chosen = st.session_state.get("participant")
