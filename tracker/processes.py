@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import subprocess
 import sys
+from typing import Any
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -18,3 +20,24 @@ def die_with_parent() -> None:
     """
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (a plain `kill`, a service manager stopping us) raise
+    KeyboardInterrupt, as Ctrl-C does, so the same clean-up runs for both."""
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def stop_child(process: subprocess.Popen[Any]) -> None:
+    """Stop a child for sure: SIGTERM, then SIGKILL if it lingers or we are interrupted."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            process.kill()
+            process.wait(timeout=10)

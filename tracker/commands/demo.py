@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import HelpFormatter, UsageError, finite_number, positive_seconds
-from tracker.processes import die_with_parent
+from tracker.processes import die_with_parent, interrupt_on_sigterm, stop_child
 
 # Wall seconds between the band's last notification and the collector's stop.
 LAST_DATA_DRAIN_S = 1.0
@@ -97,15 +96,15 @@ def run(args: argparse.Namespace) -> int:
             return code
         print("replay finished", flush=True)
         if dashboard is not None:
-            signal.signal(signal.SIGTERM, _interrupt)
+            interrupt_on_sigterm()
             print("the dashboard stays up until Ctrl-C", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 dashboard.wait()
         return code
     finally:
-        _stop(emulator)
+        stop_child(emulator)
         if dashboard is not None:
-            _stop(dashboard)
+            stop_child(dashboard)
 
 
 def _start_emulator(args: argparse.Namespace) -> subprocess.Popen[str]:
@@ -169,18 +168,3 @@ async def _collect(db: Path, location: str, speed: float, duration: float | None
                                    origin=nine.timestamp(), duration_s=duration, stop=stop)
     finally:
         watcher.cancel()
-
-
-def _interrupt(_signal: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    """Stop a child for sure: SIGTERM, then SIGKILL if it lingers or we are interrupted."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            process.kill()
-            process.wait(timeout=10)
