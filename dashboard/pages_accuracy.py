@@ -39,7 +39,7 @@ def render(context: DashboardContext) -> None:
     source = source_or_empty_state(context)
     if source is None:
         return
-    location = context.settings.tracker.location
+    location = worn_at(context, source)
     path = personal_model_path(context.db_path, location, source.participant)
     st.subheader("Accuracy")
     st.write(f"Labels come from {'your personal' if path.exists() else 'the shipped'} "
@@ -50,6 +50,18 @@ def render(context: DashboardContext) -> None:
     show_corrections(context, source)
     refit_section(context, source)
     calibration_section(context, source)
+
+
+def worn_at(context: DashboardContext, source: Source) -> str:
+    """Where this band is worn: the location its newest windows were classified for
+    (the collector's, or `classify --location`), else the settings'. A study's store
+    holds recordings classified for other placements than this computer's settings."""
+    assert context.shared is not None  # there is a source
+    stored = context.shared.read(lambda store: store.query_scalar(
+        "SELECT location FROM windows WHERE participant_id = ? AND device_id = ? "
+        "AND location IS NOT NULL ORDER BY start_s DESC LIMIT 1",
+        (source.participant, source.device)))
+    return str(stored or context.settings.tracker.location)
 
 
 def correction_form(context: DashboardContext, source: Source) -> None:
@@ -87,7 +99,7 @@ def write_label(context: DashboardContext, source: Source, start_s: float, end_s
     def write() -> None:
         with Store.open(context.db_path, create=False) as store:
             store.add_label(start_s, end_s, posture, "correction",
-                            location=context.settings.tracker.location,
+                            location=worn_at(context, source),
                             participant=source.participant)
     retry_locked(write)
 
@@ -125,7 +137,7 @@ def refit_section(context: DashboardContext, source: Source) -> None:
     st.markdown("**Personal model**")
     if not st.button("Refit my personal model", key="refit"):
         return
-    location = context.settings.tracker.location
+    location = worn_at(context, source)
     with st.spinner("Fitting…"):
         try:
             fit = fit_personal_model(context.db_path, location,
@@ -155,7 +167,7 @@ def calibration_section(context: DashboardContext, source: Source) -> None:
         return
     if not st.button("Start calibration", key="calibrate"):
         return
-    location = context.settings.tracker.location
+    location = str(status.get("location") or worn_at(context, source))
     shown, progress = st.empty(), st.progress(0.0)
     spans = []
     for number, phase in enumerate(PHASES, start=1):

@@ -84,3 +84,19 @@ def test_calibration_asks_for_the_collector_when_none_runs(
     app = open_app(store_copy, monkeypatch, PAGE)
     assert "Start the collector first" in page_text(app)
     assert not [b for b in app.button if b.key == "calibrate"]
+
+
+def test_the_page_speaks_of_the_placement_the_data_was_classified_for(
+        store_copy: Path, filled_store: FilledStore,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study's recordings classified for the waist (`classify --location waist`), read
+    on a computer whose settings say thigh: the waist model labelled them, and a
+    correction belongs to the waist."""
+    with Store.open(store_copy) as store, store.transaction() as connection:
+        connection.execute("UPDATE windows SET location = 'waist'")
+    app = open_app(store_copy, monkeypatch, PAGE)
+    assert "Labels come from the shipped waist model" in page_text(app)
+    app.date_input(key="correction_day").set_value(filled_store.days[1].day)
+    app.button[0].click().run()
+    with Store.open(store_copy, readonly=True) as store:
+        assert store.labels()["location"].tolist() == ["waist"]
