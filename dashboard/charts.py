@@ -115,12 +115,25 @@ def dots(colour: str) -> alt.OverlayMarkDef:
     return alt.OverlayMarkDef(color=colour)
 
 
+def with_runs(daily: pd.DataFrame) -> pd.DataFrame:
+    """`run`: the number of each stretch of consecutive days with data. A line drawn per
+    run breaks at days without data rather than drawing values across them."""
+    daily = daily.sort_values("date")
+    days = daily["date"].dt.normalize()
+    return daily.assign(run=(days.diff() != pd.Timedelta(days=1)).cumsum())
+
+
+def daily_line(frame: pd.DataFrame, field: str, title: str, colour: str) -> alt.Chart:
+    return alt.Chart(with_runs(frame)).mark_line(point=dots(colour), color=colour).encode(
+        x=alt.X("date:T", title=None, axis=DAY_AXIS),
+        y=alt.Y(f"{field}:Q", title=title),
+        detail="run:N",
+        tooltip=[DAY_TOOLTIP, f"{field}:Q"])
+
+
 def longest_bout_chart(daily: pd.DataFrame, threshold_min: float) -> alt.LayerChart:
     frame = daily.assign(longest=daily["longest_sitting_bout_min"].round(0))
-    line = alt.Chart(frame).mark_line(point=dots("#B2182B"), color="#B2182B").encode(
-        x=alt.X("date:T", title=None, axis=DAY_AXIS),
-        y=alt.Y("longest:Q", title="longest sitting bout (min)"),
-        tooltip=[DAY_TOOLTIP, "longest:Q"])
+    line = daily_line(frame, "longest", "longest sitting bout (min)", "#B2182B")
     threshold = alt.Chart(pd.DataFrame({"nudge after": [threshold_min]})).mark_rule(
         strokeDash=[6, 4], color="grey").encode(y="nudge after:Q", tooltip=["nudge after:Q"])
     return alt.LayerChart(layer=[line, threshold], height=220)
@@ -128,10 +141,8 @@ def longest_bout_chart(daily: pd.DataFrame, threshold_min: float) -> alt.LayerCh
 
 def breaks_chart(daily: pd.DataFrame) -> alt.Chart:
     frame = daily.assign(rate=daily["breaks_per_sedentary_hour"].round(2))
-    return alt.Chart(frame).mark_line(point=dots("#009E73"), color="#009E73").encode(
-        x=alt.X("date:T", title=None, axis=DAY_AXIS),
-        y=alt.Y("rate:Q", title="breaks per sedentary hour"),
-        tooltip=[DAY_TOOLTIP, "rate:Q"]).properties(height=200)
+    return daily_line(frame, "rate", "breaks per sedentary hour", "#009E73").properties(
+        height=200)
 
 
 def heatmap_chart(table: pd.DataFrame) -> alt.Chart:
