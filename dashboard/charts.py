@@ -8,13 +8,15 @@ from datetime import tzinfo
 import altair as alt
 import pandas as pd
 
-from dashboard.aggregate import NO_DATA, WEEKDAY_NAMES
+from dashboard.aggregate import NO_DATA, WEEKDAY_NAMES, sitting_by_weekday_hour
+from tracker.labels import NOT_WORN, SITTING
 
 # Colour-blind-safe (Okabe-Ito) colours; time without data stays grey.
 POSTURE_COLOURS = {"sitting": "#E69F00", "standing": "#56B4E9", "walking": "#009E73",
                    "lying": "#CC79A7", "not worn": "#999999", "no data": "#E4E4E4"}
 POSTURE_NAMES = {"nonwear": "not worn", "unknown": "no data", NO_DATA: "no data"}
 STREAK_COLOUR = "#B2182B"
+HEATMAP_NO_DATA = "no data (band not worn)"
 HOUR_S = 3600.0
 
 
@@ -145,12 +147,32 @@ def breaks_chart(daily: pd.DataFrame) -> alt.Chart:
         height=200)
 
 
-def heatmap_chart(table: pd.DataFrame) -> alt.Chart:
-    frame = table.assign(minutes=table["minutes"].round(1))
-    return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("hour:O", title="hour of the day", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("day:N", sort=list(WEEKDAY_NAMES), title=None),
+def weekday_hour_table(bouts: pd.DataFrame, tz: tzinfo) -> pd.DataFrame:
+    """sitting_by_weekday_hour, with `worn`: whether the band recorded a posture in that
+    weekday's hour at all (an hour it was off or not worn has no sitting to show)."""
+    table = sitting_by_weekday_hour(bouts, tz)
+    worn_bouts = bouts[~bouts["label"].isin(NOT_WORN)].assign(label=SITTING)
+    worn = sitting_by_weekday_hour(worn_bouts, tz)["minutes"] > 0
+    return table.assign(worn=worn.to_numpy())
+
+
+def heatmap_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """Worn hours coloured by their sitting; hours never worn in grey, with a legend of
+    their own, so "not worn" does not read as "did not sit"."""
+    x = alt.X("hour:O", title="hour of the day", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("day:N", sort=list(WEEKDAY_NAMES), title=None)
+    worn = table[table["worn"]].assign(minutes=table["minutes"].round(1))
+    sitting = alt.Chart(worn).mark_rect().encode(
+        x=x, y=y,
         color=alt.Color("minutes:Q", scale=alt.Scale(scheme="oranges", domain=[0, 60]),
                         title="sitting min/h"),
-        tooltip=["day:N", "hour:O", alt.Tooltip("minutes:Q", title="sitting min (avg)")],
-    ).properties(height=220)
+        tooltip=["day:N", "hour:O", alt.Tooltip("minutes:Q", title="sitting min (avg)")])
+    unworn = table[~table["worn"]].assign(what=HEATMAP_NO_DATA)
+    no_data = alt.Chart(unworn).mark_rect().encode(
+        x=x, y=y,
+        color=alt.Color("what:N", title=None,
+                        scale=alt.Scale(domain=[HEATMAP_NO_DATA],
+                                        range=[POSTURE_COLOURS["no data"]])),
+        tooltip=["day:N", "hour:O", alt.Tooltip("what:N", title="sitting min (avg)")])
+    return alt.LayerChart(layer=[sitting, no_data], height=220).resolve_scale(
+        color="independent")

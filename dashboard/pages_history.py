@@ -8,13 +8,14 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.aggregate import day_bounds, sitting_by_weekday_hour
+from dashboard.aggregate import day_bounds
 from dashboard.charts import (
     breaks_chart,
     daily_sitting_chart,
     heatmap_chart,
     long_bouts_chart,
     longest_bout_chart,
+    weekday_hour_table,
 )
 from dashboard.context import DashboardContext
 from dashboard.data import (
@@ -96,7 +97,7 @@ def render(context: DashboardContext) -> None:
     st.markdown("**When you sit: average minutes of sitting per hour**")
     version = rows_version(context.shared, "bouts", start, tomorrow, source.participant)
     bouts = period_bouts(context.shared, source, start, tomorrow, version)
-    st.altair_chart(heatmap_chart(sitting_by_weekday_hour(bouts, context.tz)),
+    st.altair_chart(heatmap_chart(weekday_hour_table(bouts, context.tz)),
                     width="stretch")
     st.markdown("**Week by week**")
     weeks = weekly_table(daily, goal_h).set_index("week of")
