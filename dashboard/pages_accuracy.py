@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard.charts import POSTURE_NAMES
 from dashboard.context import DashboardContext, retry_locked
-from dashboard.data import Source, collector_status
+from dashboard.data import Source, collector_status, days_with_data
 from dashboard.shell import current, source_or_empty_state
 from tracker.calibration import (
     PHASES,
@@ -68,7 +68,10 @@ def correction_form(context: DashboardContext, source: Source) -> None:
     with st.form("correction", clear_on_submit=False):
         st.markdown("**Correct a span**")
         day_column, start_column, end_column, posture_column = st.columns(4)
-        day = day_column.date_input("Day", value=date.today(), format="YYYY-MM-DD",
+        # The band's newest day in the dashboard's zone: a study's store or a replayed
+        # day need not have data on this computer's today.
+        newest_day = days_with_data(source, context.tz)[1]
+        day = day_column.date_input("Day", value=newest_day, format="YYYY-MM-DD",
                                     key="correction_day")
         start = start_column.time_input("From", value=clock_time(9, 0), step=60,
                                         key="correction_start")

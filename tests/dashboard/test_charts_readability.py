@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.charts import breaks_chart, longest_bout_chart
 from tests.dashboard.conftest import FilledStore
 from tests.dashboard.test_app import open_app
+from tracker.cli import main as cli_main
 
 RECORDING = Path(__file__).resolve().parents[2] / "data" / "samples" / \
     "waist-hapt-subject01.csv"
@@ -111,5 +113,19 @@ def test_lines_join_consecutive_days() -> None:
                           "breaks_per_sedentary_hour": [1.2, 2.0, 3.0]})
     pieces = line_paths(svg_of(breaks_chart(daily).properties(width=300).to_dict()))
     assert len(pieces) == 1 and pieces[0].count("L") == 2, pieces
+
+
+# --- Accuracy's correction form -------------------------------------------------------
+
+def test_the_correction_form_starts_on_the_newest_day_with_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A study's recording from 2020, made at UTC+14: its day is 10 March there (9 March
+    # in UTC). The form offered this computer's today, a day without data.
+    db = tmp_path / "study.sqlite"
+    assert cli_main(["classify", str(RECORDING), "--location", "waist", "-q",
+                     "-o", str(tmp_path / "labels.csv"), "--db", str(db),
+                     "--start", "2020-03-10T02:00", "--tz", "Pacific/Kiritimati"]) == 0
+    app = open_app(db, monkeypatch, "pages_accuracy.py")
+    assert app.date_input(key="correction_day").value == date(2020, 3, 10)
 
 
