@@ -1,11 +1,13 @@
-"""Altair charts of the pages. Times are drawn as naive local date-times, which the
-browser shows as they are (it would shift aware ones to its own zone)."""
+"""Altair charts of the pages. Days are drawn as naive dates; the Today timeline's times
+on a UTC scale (DayClock), so the browser's own zone shifts nothing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from dashboard.aggregate import NO_DATA, WEEKDAY_NAMES, sitting_by_weekday_hour
@@ -20,8 +22,53 @@ HEATMAP_NO_DATA = "no data (band not worn)"
 HOUR_S = 3600.0
 
 
-def local_times(seconds: pd.Series, tz: tzinfo) -> pd.Series:
-    return pd.to_datetime(seconds, unit="s", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+def utc_offsets(seconds: pd.Series, tz: tzinfo) -> pd.Series:
+    """The zone's UTC offset (in seconds) at each moment."""
+    utc = pd.to_datetime(seconds, unit="s", utc=True)
+    local = utc.dt.tz_convert(tz).dt.tz_localize(None)
+    return (local - utc.dt.tz_localize(None)).dt.total_seconds()
+
+
+@dataclass(frozen=True)
+class DayClock:
+    """The x axis of a day: its moments on a clock that keeps the zone's offset at the
+    day's start all day, so it runs on evenly through a daylight-saving change (the
+    repeated hour drawn after the first, not over it); the axis labels each tick with
+    the local time it stands for."""
+
+    offset_s: float  # the zone's offset at the start
+    changes: tuple[tuple[float, float], ...]  # (moment, offset from then on)
+
+    @classmethod
+    def of(cls, start: float, end: float, tz: tzinfo) -> DayClock:
+        # Offsets change on whole minutes: a minute's grid finds every change exactly.
+        minutes = pd.Series(np.arange(start, end + 60.0, 60.0))
+        offsets = utc_offsets(minutes, tz)
+        changed = offsets.diff().fillna(0.0) != 0.0
+        return cls(float(offsets.iloc[0]), tuple(zip(minutes[changed].astype(float),
+                                                     offsets[changed].astype(float),
+                                                     strict=True)))
+
+    def times(self, seconds: pd.Series) -> pd.Series:
+        """Aware (UTC) date-times: Streamlit passes them to the browser as moments, which
+        the chart's UTC scale shows as they are, whatever the browser's zone."""
+        return pd.to_datetime(seconds + self.offset_s, unit="s", utc=True)
+
+    def label_expr(self) -> str:
+        """A Vega expression for an axis label: the local time of a tick."""
+        shift = "0"
+        for moment, offset in self.changes:
+            at_ms = (moment + self.offset_s) * 1000.0
+            shift = f"(time(datum.value) >= {at_ms:.0f} ? {(offset - self.offset_s) * 1000.0:.0f}" \
+                f" : {shift})"
+        return f"utcFormat(time(datum.value) + {shift}, '%H:%M')"
+
+
+def clock_texts(seconds: pd.Series, tz: tzinfo, with_zone: bool) -> pd.Series:
+    """Local clock times for a tooltip; with the zone's abbreviation on a day when the
+    clocks change, where 02:30 alone could be either of two moments."""
+    local = pd.to_datetime(seconds, unit="s", utc=True).dt.tz_convert(tz)
+    return local.dt.strftime("%H:%M %Z" if with_zone else "%H:%M")
 
 
 def shown_span(segments: pd.DataFrame, now: float) -> tuple[float, float]:
@@ -40,16 +87,21 @@ def timeline_chart(segments: pd.DataFrame, streaks: pd.DataFrame, threshold_min:
     """Posture through the day as one coloured band; above it, a dark red bar over every
     sitting streak that went past the threshold."""
     start, end = shown_span(segments, now)
+    clock = DayClock.of(start, end, tz)
+    with_zone = bool(clock.changes)
     shown = segments[(segments["end"] > start) & (segments["start"] < end)]
+    starts, ends = shown["start"].clip(lower=start), shown["end"].clip(upper=end)
     rows = pd.DataFrame({
-        "start": local_times(shown["start"].clip(lower=start), tz),
-        "end": local_times(shown["end"].clip(upper=end), tz),
+        "start": clock.times(starts), "end": clock.times(ends),
+        "from": clock_texts(starts, tz, with_zone), "to": clock_texts(ends, tz, with_zone),
         "posture": shown["label"].map(lambda label: POSTURE_NAMES.get(label, label)),
         "minutes": shown["minutes"].round(0)})
     long = streaks[streaks["minutes"] >= threshold_min]
     streak_name = f"sitting streak ≥ {threshold_min:g} min"
     streak_rows = pd.DataFrame({
-        "start": local_times(long["start"], tz), "end": local_times(long["end"], tz),
+        "start": clock.times(long["start"]), "end": clock.times(long["end"]),
+        "from": clock_texts(long["start"], tz, with_zone),
+        "to": clock_texts(long["end"], tz, with_zone),
         "minutes": long["minutes"].round(0), "posture": streak_name})
     domain = [*POSTURE_COLOURS, streak_name]
     colour = alt.Color("posture:N", title=None,
@@ -57,12 +109,11 @@ def timeline_chart(segments: pd.DataFrame, streaks: pd.DataFrame, threshold_min:
                                        range=[*POSTURE_COLOURS.values(), STREAK_COLOUR]),
                        legend=alt.Legend(orient="bottom", columns=3, symbolType="square"))
     x = alt.X("start:T", title=None, scale=alt.Scale(
-        domain=[*local_times(pd.Series([start, end]), tz).dt.strftime("%Y-%m-%dT%H:%M:%S")]),
-        axis=alt.Axis(format="%H:%M", labelOverlap=True, tickCount="hour"))
-    tooltip = [alt.Tooltip("posture:N", title="what"),
-               alt.Tooltip("start:T", format="%H:%M", title="from"),
-               alt.Tooltip("end:T", format="%H:%M", title="to"),
-               alt.Tooltip("minutes:Q")]
+        type="utc",
+        domain=[*clock.times(pd.Series([start, end])).dt.strftime("%Y-%m-%dT%H:%M:%SZ")]),
+        axis=alt.Axis(labelExpr=clock.label_expr(), labelOverlap=True, tickCount="hour"))
+    tooltip = [alt.Tooltip("posture:N", title="what"), alt.Tooltip("from:N"),
+               alt.Tooltip("to:N"), alt.Tooltip("minutes:Q")]
     postures = alt.Chart(rows).mark_bar().encode(
         x=x, x2="end:T", y=alt.value(14), y2=alt.value(58), color=colour, tooltip=tooltip)
     streak_bars = alt.Chart(streak_rows).mark_bar().encode(

@@ -17,7 +17,8 @@ import vl_convert
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from dashboard.charts import breaks_chart, longest_bout_chart
+from dashboard.aggregate import NO_DATA, day_bounds
+from dashboard.charts import breaks_chart, longest_bout_chart, timeline_chart
 from tests.dashboard.conftest import FilledStore
 from tests.dashboard.test_app import open_app
 from tracker.cli import main as cli_main
@@ -129,3 +130,55 @@ def test_the_correction_form_starts_on_the_newest_day_with_data(
     assert app.date_input(key="correction_day").value == date(2020, 3, 10)
 
 
+# --- Today's timeline on a day the clocks go back -------------------------------------
+
+def clocks_back_day() -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Oslo, 27 Oct 2024 (02:00-03:00 twice): sitting 01:30-02:30 summer time, standing
+    the hour to 02:30 winter time, walking to 04:00."""
+    start, end = day_bounds(date(2024, 10, 27), OSLO)
+    first = start + 1.5 * HOUR_S
+    edges = [start, first, first + HOUR_S, first + 2 * HOUR_S, first + 3.5 * HOUR_S, end]
+    segments = pd.DataFrame({"start": edges[:-1], "end": edges[1:],
+                             "label": [NO_DATA, "sitting", "standing", "walking", NO_DATA]})
+    segments["minutes"] = (segments["end"] - segments["start"]) / 60.0
+    streaks = pd.DataFrame({"start": [first], "end": [first + HOUR_S], "minutes": [60.0],
+                            "ended_by": ["break"]})
+    return segments, streaks, end
+
+
+def posture_bars(svg: str) -> list[tuple[float, float, str]]:
+    """(left, right, colour) of the timeline's bars, left to right."""
+    bars = re.findall(r'<path aria-label="[^"]*" role="graphics-symbol" '
+                      r'aria-roledescription="bar" d="M([\d.]+),([\d.]+)h([\d.]+)v[\d.]+h'
+                      r'-[\d.]+Z" fill="([^"]+)"', svg)
+    return sorted((float(x), float(x) + float(w), fill) for x, y, w, fill in bars
+                  if float(y) > 12)  # the posture band, not the streak bars above it
+
+
+def test_the_repeated_hour_is_drawn_after_the_first() -> None:
+    segments, streaks, end = clocks_back_day()
+    chart = timeline_chart(segments, streaks, 30.0, OSLO, end)
+    svg = svg_of(chart.properties(width=720).to_dict())
+    colours = {"#E69F00": "sitting", "#56B4E9": "standing", "#009E73": "walking"}
+    bars = [(left, right, colours[fill]) for left, right, fill in posture_bars(svg)
+            if fill in colours]
+    assert [name for _, _, name in bars] == ["sitting", "standing", "walking"]
+    widths = [right - left for left, right, _ in bars]
+    # Each hour takes the same width, the repeated one too; no bar is drawn over another.
+    assert widths[1] == pytest.approx(widths[0], abs=0.5)
+    assert widths[2] == pytest.approx(1.5 * widths[0], abs=0.5)
+    assert all(bars[i][1] <= bars[i + 1][0] + 0.5 for i in range(2))
+
+
+def test_the_axis_and_tooltips_tell_local_time_after_the_change() -> None:
+    segments, streaks, end = clocks_back_day()
+    chart = timeline_chart(segments, streaks, 30.0, OSLO, end)
+    svg = svg_of(chart.properties(width=720).to_dict())
+    labels = re.findall(r'<text[^>]*>(\d\d:\d\d)</text>', svg)
+    # The span starts at 01:00 summer time; the ticks every three hours stand for
+    # 03:00 summer time, i.e. 02:00 winter time, then 05:00, 08:00 ... winter time.
+    assert labels[:3] == ["02:00", "05:00", "08:00"], labels
+    rows = chart.to_dict()["datasets"]
+    shown = [(row["posture"], row["from"], row["to"]) for rows_ in rows.values()
+             for row in rows_ if row["posture"] == "standing"]
+    assert shown == [("standing", "02:30 CEST", "02:30 CET")]

@@ -34,7 +34,7 @@ def test_an_earlier_days_timeline_ends_the_hour_after_its_data(
     app.date_input(key="today_day").set_value(yesterday).run()
     hour_after = datetime.fromtimestamp(math.ceil(last / HOUR_S) * HOUR_S, filled_store.tz)
     # It ran on to midnight: hours of grey "no data" after the band came off.
-    assert timeline_domain(app)[1] == hour_after.strftime("%Y-%m-%dT%H:%M:%S")
+    assert timeline_domain(app)[1] == hour_after.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_breaks_taken_say_how_they_differ_from_the_daily_summarys_breaks(
