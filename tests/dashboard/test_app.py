@@ -412,7 +412,15 @@ def test_a_network_address_is_warned_about(capsys: pytest.CaptureFixture[str],
     from tracker.commands import dashboard
 
     launched: list[list[str]] = []
-    monkeypatch.setattr(subprocess, "call", lambda command: launched.append(command) or 0)
+
+    class Launched:  # Streamlit, started and at once stopped
+        def __init__(self, command: list[str], **_options: object) -> None:
+            launched.append(command)
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Launched)
     parser = argparse.ArgumentParser()
     dashboard.add_parser(parser.add_subparsers())
     args = parser.parse_args(["dashboard", "--address", "0.0.0.0", "--port", "8600"])

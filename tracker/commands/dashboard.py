@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import HelpFormatter, UsageError
-from tracker.processes import die_with_parent, interrupt_on_sigterm, stop_child
+from tracker.processes import die_with_parent, sigterm_interrupts, stop_child
 from tracker.store import StoreLocation, store_location
 from tracker.store_backends import is_database_url
 from tracker.store_choice import db_help, env_store
@@ -81,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"dashboard: http://{args.address}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
     # Streamlit runs as a child: stopped with us whether by Ctrl-C (which reaches both),
     # SIGTERM (which reaches only us: a service manager, a plain `kill`) or SIGKILL.
-    interrupt_on_sigterm()
     process = subprocess.Popen(dashboard_command(args.db, args.port, args.address),
                                preexec_fn=die_with_parent)
     try:
-        return process.wait()
+        with sigterm_interrupts():
+            return process.wait()
     except KeyboardInterrupt:
         stop_child(process)
         return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_errors import HelpFormatter, UsageError, finite_number, positive_seconds
-from tracker.processes import die_with_parent, interrupt_on_sigterm, stop_child
+from tracker.processes import die_with_parent, sigterm_interrupts, stop_child
 
 # Wall seconds between the band's last notification and the collector's stop.
 LAST_DATA_DRAIN_S = 1.0
@@ -96,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
             return code
         print("replay finished", flush=True)
         if dashboard is not None:
-            interrupt_on_sigterm()
             print("the dashboard stays up until Ctrl-C", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
+            with contextlib.suppress(KeyboardInterrupt), sigterm_interrupts():
                 dashboard.wait()
         return code
     finally:
