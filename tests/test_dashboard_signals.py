@@ -31,6 +31,13 @@ def serving(port: int) -> bool:
     return True
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C's signal as a command started in a terminal receives it: a test suite run
+    in the background (as CI may) passes SIGINT on ignored, as shells do for background
+    jobs, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_the_dashboard_stops_with_the_command(tmp_path: Path, sig: signal.Signals) -> None:
     db = tmp_path / "s.sqlite"
@@ -38,7 +45,8 @@ def test_the_dashboard_stops_with_the_command(tmp_path: Path, sig: signal.Signal
     port = free_port()
     command = subprocess.Popen([sys.executable, "-m", "tracker.cli", "dashboard", "--db",
                                 str(db), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 90
     while not serving(port):
         assert command.poll() is None and time.monotonic() < deadline
