@@ -86,13 +86,15 @@ def correction_form(context: DashboardContext, source: Source) -> None:
     assert isinstance(day, date)
     start_s = datetime.combine(day, start, context.tz).timestamp()
     end_s = datetime.combine(day, end, context.tz).timestamp()
+    # Now on the band's timeline: a replayed day (the demo) runs ahead of this clock.
+    now = max(time.time(), source.last_s)
     if end <= start:
         st.error("The span must end after it starts (for a span past midnight, enter "
                  "each day's part).")
-    elif start_s > time.time():
+    elif start_s > now:
         st.error("That span has not happened yet.")
     else:
-        write_label(context, source, start_s, min(end_s, time.time()), posture)
+        write_label(context, source, start_s, min(end_s, now), posture)
         st.success(f"Saved: {start:%H:%M} to {end:%H:%M} "
                    f"{POSTURE_NAMES.get(posture, posture)}.")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -100,3 +101,33 @@ def test_the_page_speaks_of_the_placement_the_data_was_classified_for(
     app.button[0].click().run()
     with Store.open(store_copy, readonly=True) as store:
         assert store.labels()["location"].tolist() == ["waist"]
+
+
+def test_a_span_of_a_replayed_day_ahead_of_the_clock_can_be_corrected(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo replays a day that can run ahead of this computer's clock: its spans have
+    happened on the band's timeline, which is what the form checks against."""
+    from tracker.cli import main as cli_main
+
+    recording = Path(__file__).resolve().parents[2] / "data" / "samples" / \
+        "waist-hapt-subject01.csv"
+    tomorrow = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).date()
+    db = tmp_path / "replayed.sqlite"
+    assert cli_main(["classify", str(recording), "--location", "waist", "-q",
+                     "-o", str(tmp_path / "labels.csv"), "--db", str(db), "--tz", "UTC",
+                     "--start", f"{tomorrow}T09:00"]) == 0
+    app = open_app(db, monkeypatch, PAGE)
+    app.date_input(key="correction_day").set_value(tomorrow)
+    app.time_input(key="correction_start").set_value(time(9, 1))
+    app.time_input(key="correction_end").set_value(time(9, 4))
+    app.button[0].click().run()
+    assert "has not happened yet" not in page_text(app)
+    with Store.open(db, readonly=True) as store:
+        [row] = store.labels().itertuples(index=False)
+    start = datetime.combine(tomorrow, time(9, 1), ZoneInfo("UTC")).timestamp()
+    assert (row.start_s, row.end_s - row.start_s) == (start, 180.0)
+    # Past the band's newest data and this clock, a span has not happened.
+    app.time_input(key="correction_start").set_value(time(23, 0))
+    app.time_input(key="correction_end").set_value(time(23, 30))
+    app.button[0].click().run()
+    assert "has not happened yet" in page_text(app)
