@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tracker import store as store_schema
 from tracker.config import ConfigError, Settings, load_settings
@@ -29,6 +29,9 @@ from tracker.store import (
     StoreOutdated,
     store_location,
 )
+
+if TYPE_CHECKING:
+    from dashboard.data import Source
 from tracker.store_backends import BackendError, connect_readonly, is_database_url, redact
 from tracker.store_choice import choose_store
 
@@ -185,3 +188,7 @@ class DashboardContext:
     shared: SharedStore | None  # None: no store yet, or one that cannot be read
     store_problem: str | None = None  # why the store cannot be read (shown already)
     demo: bool = False  # served by `sitting-tracker demo`: its collector stops by itself
+    # Read once per run, for the days' zone and then for the page (None: not read).
+    participants: list[str] | None = None  # everyone with data in the store
+    shown_participant: str | None = None  # whose data the page shows unless chosen anew
+    source: Source | None = None  # that participant's band, as pick_source found it

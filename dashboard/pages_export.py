@@ -34,7 +34,7 @@ def render(context: DashboardContext) -> None:
         return
     start_day, end_day = chosen
     assert context.shared is not None
-    everyone = participants(context.shared)
+    everyone = context.participants or participants(context.shared)
     who: str | None = source.participant
     if len(everyone) > 1 and st.radio(
             "Whose data", [f"Participant {source.participant}",

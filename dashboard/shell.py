@@ -81,23 +81,37 @@ def build_context() -> DashboardContext:
     except StoreError as error:
         problem = f"This store cannot be read: {error}"
         st.error(problem)
+    everyone, shown, source = _shown_source(shared, settings.tracker.participant)
     context = DashboardContext(db_path=db_path, config_path=config_path, settings=settings,
-                               settings_error=settings_error,
-                               tz=_days_zone(shared, settings.tracker.participant),
-                               shared=shared, store_problem=problem, demo=args.demo)
+                               settings_error=settings_error, tz=_days_zone(shared, source),
+                               shared=shared, store_problem=problem, demo=args.demo,
+                               participants=everyone, shown_participant=shown, source=source)
     st.session_state[CONTEXT_KEY] = context
     return context
 
 
-def _days_zone(shared: SharedStore | None, configured: str) -> tzinfo:
+def _shown_source(shared: SharedStore | None, configured: str
+                  ) -> tuple[list[str] | None, str | None, Source | None]:
+    """Everyone in the store, whose data the page shows and that participant's band;
+    Nones when the store cannot be read just now, which the page's own reads then say."""
+    if shared is None:
+        return None, None, None
+    try:
+        everyone = participants(shared)
+        shown = shown_participant(everyone, configured)
+        return everyone, shown, pick_source(shared, shown)
+    except StoreError:
+        return None, None, None
+
+
+def _days_zone(shared: SharedStore | None, source: Source | None) -> tzinfo:
     """The zone the shown participant's band was classified or collected in, which
     `export` counts days in too: a study's store read on a machine elsewhere shows the
     participant's own days. This machine's zone when the store keeps none."""
-    if shared is None:
+    if shared is None or source is None:
         return local_timezone()
     try:
-        source = pick_source(shared, shown_participant(participants(shared), configured))
-        return timezone_named(stored_zone(shared, source) if source else None)
+        return timezone_named(stored_zone(shared, source))
     # A kept name this machine's zone data lacks; or a store out of reach just now,
     # which the page's own reads then say.
     except (ValueError, StoreError):
@@ -145,7 +159,9 @@ def source_or_empty_state(context: DashboardContext) -> Source | None:
         if context.shared.note and not st.session_state.get("_upgrade_noted"):
             st.session_state["_upgrade_noted"] = True
             st.info(context.shared.note)
-        source = pick_source(context.shared, chosen_participant(context))
+        chosen = chosen_participant(context)
+        source = context.source if chosen == context.shown_participant \
+            else pick_source(context.shared, chosen)
         if source is not None:
             return source
     empty_state(context)
@@ -156,7 +172,9 @@ def chosen_participant(context: DashboardContext) -> str:
     """The participant whose data the pages show: the configured one, or, when the store
     holds several (a study), the one picked in the sidebar."""
     assert context.shared is not None
-    everyone = participants(context.shared)
+    everyone = context.participants
+    if everyone is None:  # not read with the context: the store was out of reach then
+        everyone = participants(context.shared)
     shown = shown_participant(everyone, context.settings.tracker.participant)
     if len(everyone) < 2:
         return shown
