@@ -26,7 +26,6 @@ from tracker.recording import (
     read_recording,
 )
 from tracker.store import DEFAULT_PARTICIPANT, Store, store_location
-from tracker.store_backends import redact
 from tracker.summary import format_summary
 from tracker.timezones import STORED_ZONE_KEY, parse_datetime, timezone_named, zone_name
 
@@ -160,8 +159,7 @@ def _check_stored_zone(store: Store, args: argparse.Namespace, tz: tzinfo,
     given = zone_name(tz)
     if stored is None or given is None or given == stored:
         return  # a zone without a name is not stored, so it replaces nothing
-    shown = redact(args.db) if isinstance(args.db, str) else args.db
-    raise UsageError(f"{shown}: participant {args.participant!r}, device {device!r} is "
+    raise UsageError(f"{store.location}: participant {args.participant!r}, device {device!r} is "
                      f"stored in time zone {stored}, not {given} (--tz); export counts all "
                      f"its days in one zone: pass --tz {stored}, or --replace-tz to count "
                      f"them all in {given}")
@@ -244,12 +242,11 @@ def _refuse_overlap(store: Store, args: argparse.Namespace, device: str, tz: tzi
 
     overlap_from = max(first, float(stored["start_s"].min()))
     overlap_to = min(end, float(stored["end_s"].max()))
-    where = redact(args.db) if isinstance(args.db, str) else args.db
-    raise UsageError(f"{where}: participant {args.participant!r}, device {device!r} already "
-                     f"has data from {shown(overlap_from)} to {shown(overlap_to)}, which "
-                     f"this recording ({shown(first)} to {shown(end)}) overlaps; a band "
-                     "records one time once: give this recording another --device, or "
-                     "--start if it is wrong")
+    raise UsageError(f"{store.location}: participant {args.participant!r}, device "
+                     f"{device!r} already has data from {shown(overlap_from)} to "
+                     f"{shown(overlap_to)}, which this recording ({shown(first)} to "
+                     f"{shown(end)}) overlaps; a band records one time once: give this "
+                     "recording another --device, or --start if it is wrong")
 
 
 def _time_offset(args: argparse.Namespace, first_t: float, tz: Any) -> float:
